@@ -1,0 +1,96 @@
+"""The few distributions of a beta-VAE, built from tensors at the loss boundary.
+
+Layers return tensors; these functions turn them into `tfp.distributions` objects and the
+two terms of the loss. TFP stays here and in `BetaVAE.compute_loss`: `tfp.layers` are
+Keras 2 layers and do not work in Keras 3 models.
+
+    distortion = -log p(x | z)            Bernoulli on logits, summed over pixels
+    rate       = KL(q(z | x) || p(z))     analytic, summed over latents
+
+References:
+    Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014, Appendix B (the
+    analytic KL of two diagonal Gaussians).
+"""
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+
+def posterior(z_mean, z_log_var):
+    """Returns the encoder's posterior q(z | x), a diagonal Gaussian.
+
+    Args:
+        z_mean: float tensor [batch, latent_dim], the means.
+        z_log_var: float tensor [batch, latent_dim], the log variances.
+
+    Returns:
+        `tfd.MultivariateNormalDiag` with batch shape [batch] and event shape [latent_dim].
+
+    Example:
+    >>> q = posterior(tf.zeros([2, 3]), tf.zeros([2, 3]))
+    >>> q.event_shape.as_list()
+    [3]
+    """
+    return tfd.MultivariateNormalDiag(loc=z_mean, scale_diag=tf.exp(0.5 * z_log_var))
+
+
+def prior_like(z_mean):
+    """Returns the standard-normal prior p(z) of the posterior's family and shape.
+
+    Args:
+        z_mean: float tensor [batch, latent_dim]; only its shape and dtype are used.
+
+    Returns:
+        `tfd.MultivariateNormalDiag` N(0, I) with batch shape [batch].
+
+    Example:
+    >>> float(prior_like(tf.zeros([1, 2])).log_prob([[0.0, 0.0]])[0])  # -log(2 pi)
+    -1.8378770351409912
+    """
+    return tfd.MultivariateNormalDiag(
+        loc=tf.zeros_like(z_mean), scale_diag=tf.ones_like(z_mean)
+    )
+
+
+def kl_divergence(z_mean, z_log_var):
+    """Returns the analytic KL(q(z | x) || N(0, I)) of every example, in nats.
+
+    Equals `0.5 * sum(z_mean**2 + exp(z_log_var) - z_log_var - 1)` over latents.
+
+    Args:
+        z_mean: float tensor [batch, latent_dim].
+        z_log_var: float tensor [batch, latent_dim].
+
+    Returns:
+        Float tensor [batch], the rate of each example.
+
+    Example:
+    >>> kl_divergence(tf.ones([1, 2]), tf.zeros([1, 2])).numpy()  # 0.5 * (1 + 1)
+    array([1.], dtype=float32)
+    """
+    return tfd.kl_divergence(posterior(z_mean, z_log_var), prior_like(z_mean))
+
+
+def bernoulli_log_likelihood(logits, targets):
+    """Returns log p(targets | logits) of every example, summed over all pixels.
+
+    Each pixel is a Bernoulli variable with the given logit; `targets` may be grey
+    values in [0, 1] (MNIST), where this is minus the sigmoid cross-entropy.
+
+    Args:
+        logits: float tensor [batch, height, width, channels] (any rank >= 2).
+        targets: float tensor of the same shape, values in [0, 1].
+
+    Returns:
+        Float tensor [batch].
+
+    Example:
+    >>> round(float(bernoulli_log_likelihood(tf.zeros([1, 2, 2, 1]),
+    ...                                      tf.ones([1, 2, 2, 1]))[0]), 4)  # 4 log(1/2)
+    -2.7726
+    """
+    pixels = tfd.Bernoulli(logits=logits, dtype=logits.dtype)
+    image = tfd.Independent(pixels, reinterpreted_batch_ndims=len(logits.shape) - 1)
+    return image.log_prob(tf.cast(targets, logits.dtype))

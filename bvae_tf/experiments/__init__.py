@@ -1,0 +1,1 @@
+"""Experiments of the paper: one trial of the shapes study, one of the MNIST study."""

@@ -1,0 +1,199 @@
+"""Encoders as SavedModels in TF Serving's layout, and a loader that needs TensorFlow only.
+
+Layout: `<directory>/<name>/<version>/` (saved_model.pb + variables/), one signature
+`serving_default`: input `images` float32 [None, H, W, C], outputs `z_mean` and
+`z_log_var` float32 [None, latent_dim]. Any TensorFlow program (or TF Serving) can serve
+it without `bvae_tf`:
+
+    encoder = tf.saved_model.load(path).signatures["serving_default"]
+    z_mean = encoder(images=batch)["z_mean"]
+
+Example:
+>>> import tempfile
+>>> from bvae_tf import zoo
+>>> model = zoo.mnist_fc(latent_dim=2)
+>>> path = export_encoder(model, tempfile.mkdtemp(), "mnist_fc")
+>>> path.parts[-2:]
+('mnist_fc', '1')
+>>> encoder = load_encoder(path.parent)  # the name directory: its latest version
+>>> encoder(np.zeros((3, 28, 28, 1), "float32")).shape, encoder.latent_dim
+((3, 2), 2)
+"""
+
+import os
+import pathlib
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.utils import check_random_state
+
+SIGNATURE = "serving_default"
+INPUT = "images"
+OUTPUTS = ("z_mean", "z_log_var")
+
+
+def export_encoder(model, directory, name, version=1, overwrite=False):
+    """Writes the encoder of `model` as a SavedModel at `<directory>/<name>/<version>/`.
+
+    Written atomically: into a temporary directory beside the target, then renamed.
+
+    Args:
+        model: a `bvae_tf.models.BetaVAE` (anything with `.encoder` and `.image_shape`).
+        directory: path of the model base directory (TF Serving's `--model_base_path`
+            parent).
+        name: str, the model name (a directory).
+        version: int >= 1, the version directory. Defaults to 1.
+        overwrite: bool, whether to replace an existing version. Defaults to False.
+
+    Returns:
+        `pathlib.Path` of the version directory.
+
+    Raises:
+        FileExistsError: if the version exists and `overwrite` is False.
+        ValueError: if `version` is not a positive int.
+    """
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be an int >= 1 (TF Serving's layout); got {version!r}.")
+    target = pathlib.Path(directory) / name / str(version)
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"{target} exists; pass overwrite=True to replace it, or choose another version."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}-", dir=target.parent))
+    try:
+        _archive(model).write_out(os.fspath(staging / "saved_model"), verbose=False)
+        _replace(staging / "saved_model", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _archive(model):
+    encoder = model.encoder
+    spec = tf.TensorSpec([None, *model.image_shape], tf.float32, name=INPUT)
+
+    def serve(images):
+        outputs = encoder(images, training=False)
+        return {key: outputs[key] for key in OUTPUTS}
+
+    archive = keras.export.ExportArchive()
+    archive.track(encoder)
+    archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=[spec])
+    return archive
+
+
+def _replace(source, target):
+    """Moves `source` to `target`; an existing `target` is swapped out, then deleted."""
+    if not target.exists():
+        os.rename(source, target)
+        return
+    trash = source.with_name(source.name + "-replaced")
+    os.rename(target, trash)
+    os.rename(source, target)
+    shutil.rmtree(trash)
+
+
+def load_encoder(path, batch_size=1000):
+    """Loads an exported encoder with TensorFlow alone.
+
+    Args:
+        path: the version directory (`<directory>/<name>/<version>`), or the name
+            directory, whose highest numbered version is loaded.
+        batch_size: int, images per call of the SavedModel. Defaults to 1000.
+
+    Returns:
+        `Encoder`.
+
+    Raises:
+        FileNotFoundError: if `path` holds no SavedModel.
+        ValueError: if the SavedModel lacks the `serving_default` signature, its `images`
+            input or its `z_mean`/`z_log_var` outputs.
+    """
+    version_dir = _version_dir(pathlib.Path(path))
+    signatures = tf.saved_model.load(os.fspath(version_dir)).signatures
+    if SIGNATURE not in signatures:
+        raise ValueError(
+            f"{version_dir} has no {SIGNATURE!r} signature (found {sorted(signatures)}); "
+            f"expected an encoder written by bvae_tf.export.export_encoder."
+        )
+    return Encoder(signatures[SIGNATURE], version_dir, batch_size)
+
+
+def _version_dir(path):
+    if (path / "saved_model.pb").is_file():
+        return path
+    versions = [child for child in path.iterdir() if child.name.isdigit()] if path.is_dir() else []
+    versions = [child for child in versions if (child / "saved_model.pb").is_file()]
+    if not versions:
+        raise FileNotFoundError(
+            f"No SavedModel at {path}: expected <directory>/<name>/<version>/saved_model.pb "
+            f"(pass the version or the name directory)."
+        )
+    return max(versions, key=lambda child: int(child.name))
+
+
+class Encoder:
+    """An exported encoder: callable on images, returning the posterior means.
+
+    Attributes:
+        path: `pathlib.Path` of the version directory.
+        image_shape: tuple (H, W, C) the signature accepts.
+        latent_dim: int.
+
+    Example: see the module docstring.
+    """
+
+    def __init__(self, signature, path, batch_size=1000):
+        _, inputs = signature.structured_input_signature
+        outputs = signature.structured_outputs
+        if INPUT not in inputs or any(key not in outputs for key in OUTPUTS):
+            raise ValueError(
+                f"The {SIGNATURE!r} signature of {path} takes {sorted(inputs)} and returns "
+                f"{sorted(outputs)}; expected input {INPUT!r} and outputs {list(OUTPUTS)}."
+            )
+        self.path = pathlib.Path(path)
+        self.image_shape = tuple(inputs[INPUT].shape[1:])
+        self.latent_dim = int(outputs["z_mean"].shape[-1])
+        self.batch_size = batch_size
+        self._signature = signature
+
+    def __call__(self, images):
+        """Returns the posterior means of `images` [N, H, W, C]: float32 numpy [N, latent]."""
+        return self.distribution_parameters(images)[0]
+
+    def distribution_parameters(self, images):
+        """Returns `(z_mean, z_log_var)`, each float32 numpy [N, latent_dim]."""
+        images = self._as_images(images)
+        outputs = [
+            self._signature(**{INPUT: tf.constant(images[start:start + self.batch_size])})
+            for start in range(0, len(images), self.batch_size)
+        ]
+        return tuple(
+            np.concatenate([output[key].numpy() for output in outputs]) for key in OUTPUTS
+        )
+
+    def sample(self, images, random_state):
+        """Returns codes z ~ q(z | images): float32 numpy [N, latent_dim].
+
+        Args:
+            images: array [N, H, W, C].
+            random_state: int, `np.random.RandomState` or None.
+        """
+        z_mean, z_log_var = self.distribution_parameters(images)
+        noise = check_random_state(random_state).standard_normal(z_mean.shape).astype(np.float32)
+        return z_mean + np.exp(0.5 * z_log_var) * noise
+
+    def _as_images(self, images):
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim == len(self.image_shape) and self.image_shape[-1] == 1:
+            images = images[..., np.newaxis]
+        if images.ndim != 4 or images.shape[1:] != self.image_shape or len(images) == 0:
+            raise ValueError(
+                f"This encoder takes images of shape (N, {', '.join(map(str, self.image_shape))})"
+                f" with N >= 1; got {images.shape}."
+            )
+        return images

@@ -1,0 +1,98 @@
+"""Input validation of `BetaVAE`: errors that say what was wrong and what to do."""
+
+import math
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+NOISY_PIPELINE = "bvae_tf.data.pipeline.make_dataset(split, noise=True)"
+
+
+def check_beta(beta):
+    """Returns `beta` as a float; raises ValueError unless it is a finite number >= 0."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0.0:
+        raise ValueError(
+            f"beta must be a number >= 0 (0 drops the KL term); got {beta!r}."
+        )
+    if not math.isfinite(beta):
+        raise ValueError(f"beta must be finite; got {beta!r}.")
+    return float(beta)
+
+
+def check_sizes(config):
+    """Raises ValueError if the decoder of a "conv" config cannot produce the image size."""
+    if config["architecture"] != "conv":
+        return
+    height, width, _ = config["image_shape"]
+    upsampling = 2 ** len(config["decoder_filters"]) * config["output_strides"]
+    grid = config["decoder_reshape"]
+    if len(grid) != 3 or (grid[0] * upsampling, grid[1] * upsampling) != (height, width):
+        raise ValueError(
+            f"decoder_reshape {grid} upsampled {upsampling}x (2 per decoder filter, times "
+            f"output_strides={config['output_strides']}) must give the image size "
+            f"{(height, width)}; choose decoder_reshape=({height // upsampling}, "
+            f"{width // upsampling}, channels) or change decoder_filters/output_strides."
+        )
+
+
+def check_batch_shape(shape, image_shape, where):
+    """Raises ValueError unless `shape` is (batch, *image_shape)."""
+    if tuple(shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"{where}: expected images of shape (batch, {', '.join(map(str, image_shape))}); "
+            f"got shape {tuple(shape)}. Use the data of the model's dataset, or build the "
+            f"model with image_shape={tuple(shape[1:])}."
+        )
+
+
+def as_images(images, image_shape, where):
+    """Returns `images` as float32 [N, *image_shape]; [N, H, W] gains the channel axis."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == len(image_shape) and image_shape[-1] == 1:
+        images = images[..., np.newaxis]
+    check_batch_shape(images.shape, image_shape, where)
+    return images
+
+
+def check_fit_data(x, y, image_shape, denoising):
+    """Checks what `BetaVAE.fit` is given: image shape, and noise if denoising.
+
+    Args:
+        x: array, tensor or `tf.data.Dataset` of inputs or (inputs, targets) pairs; other
+            kinds (generators, `keras.utils.PyDataset`) are passed through unchecked.
+        y: targets, or None.
+        image_shape: tuple, the model's image shape.
+        denoising: bool, whether the model needs noisy inputs and clean targets.
+
+    Raises:
+        ValueError: on a wrong image shape, or clean data for a denoising model.
+    """
+    if isinstance(x, tf.data.Dataset):
+        spec = x.element_spec
+        inputs_spec = spec[0] if isinstance(spec, tuple) else spec
+        check_batch_shape(inputs_spec.shape, image_shape, "BetaVAE.fit")
+        if denoising:
+            element = next(iter(x.take(1)))
+            if not isinstance(element, tuple) or len(element) < 2:
+                _refuse_clean("the dataset yields inputs only (targets default to inputs)")
+            _check_noisy(element[0], element[1])
+    elif isinstance(x, (np.ndarray, tf.Tensor)):
+        check_batch_shape(x.shape, image_shape, "BetaVAE.fit")
+        if denoising:
+            if y is None:
+                _refuse_clean("x was given without y (targets default to inputs)")
+            _check_noisy(x, y)
+
+
+def _check_noisy(inputs, targets):
+    if np.array_equal(np.asarray(inputs), np.asarray(targets)):
+        _refuse_clean("its inputs equal its targets")
+
+
+def _refuse_clean(reason):
+    raise ValueError(
+        f"This is a denoising model (denoising=True) but {reason}: it would learn a plain "
+        f"autoencoder. Train it on (noisy inputs, clean targets) pairs: build the noisy "
+        f"pipeline with {NOISY_PIPELINE}, or use the non-denoising zoo entry."
+    )

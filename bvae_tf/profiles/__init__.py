@@ -1,0 +1,180 @@
+"""Sweep recipes: what `bvae-tf sweep` and `bvae-tf reproduce` run, as small Python configs.
+
+A profile is a frozen `Profile` dataclass; each recipe module defines one as `PROFILE`:
+`paper` (the paper's full protocol) and `quick` (a CPU budget of minutes). A profile can also
+be any Python file defining `PROFILE`, e.g. a copy of `bvae_tf/profiles/quick.py` edited by
+hand. (The design placed recipes in a top-level `zoo/` folder; a top-level folder is not
+installed by pip, so they live in the package and `--profile PATH` covers custom ones.)
+
+Example:
+    >>> from bvae_tf import profiles
+    >>> profile = profiles.get_profile("paper")
+    >>> len(profile.shapes_betas), profile.shapes_betas[:3]
+    (26, (0.0, 0.2, 0.4))
+    >>> profiles.get_profile("quick").grid("shapes")["betas"]
+    (0.0, 1.0, 4.0)
+"""
+
+import dataclasses
+import importlib
+import importlib.util
+import pathlib
+
+NAMES = ("paper", "quick")
+SHAPES_ENTRIES = ("fc", "conv", "fc_denoising", "conv_denoising")
+MNIST_ENTRIES = ("mnist_fc", "mnist_conv")
+
+
+def beta_range(stop, step):
+    """Returns `(0, step, 2 * step, ..., stop)` rounded to 6 decimals (no float drift)."""
+    count = round(stop / step)
+    return tuple(round(index * step, 6) for index in range(count + 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """One recipe of the beta sweeps; every field is used by `bvae_tf.tuning.run_sweep`."""
+
+    # Name written into config.json and every record ("paper", "quick", or your own).
+    name: str
+    # Shapes study: zoo entries swept (one keras-tuner project each).
+    shapes_entries: tuple = SHAPES_ENTRIES
+    # Shapes study: KL weights beta (paper: 0 to 5 in steps of 0.2, 26 values).
+    shapes_betas: tuple = beta_range(5.0, 0.2)
+    # Shapes study: training seeds (model initialisation, shuffling, noise, metric samples).
+    shapes_seeds: tuple = (0, 1, 2, 3, 4)
+    # Shapes study: epoch cap; None = the paper's (early stopping alone ends training).
+    max_epochs: int | None = None
+    # Shapes study: fraction of the training split used (paper: 1.0, all 186,915 images).
+    train_fraction: float = 1.0
+    # Shapes study: early stopping watches the first N validation images (paper: 40,000).
+    validation_size: int | None = 40_000
+    # Batch size of training and evaluation, both studies (paper: 1,000).
+    batch_size: int = 1000
+    # Shapes study: early-stopping patience in epochs (paper: 5; MNIST uses fit's default, 5).
+    patience: int = 5
+    # Shapes study: XLA for the models ("auto": the zoo's per-architecture choice, measured at
+    # batch 1,000; for a few short epochs compiling costs more than it saves).
+    jit_compile: bool | str = "auto"
+    # Shapes study: metrics computed on each exported encoder (names in bvae_tf.metrics.METRICS).
+    metrics: tuple = ("beta_vae", "factor_vae", "mig", "dci", "sap")
+    # Keyword options (sample sizes) per metric; a metric missing here uses its defaults.
+    # Paper's beta-VAE score: 35,001 training, 7,500 validation and 7,500 test samples.
+    metric_options: dict = dataclasses.field(default_factory=lambda: {
+        "beta_vae": {"num_train": 35_001, "num_validation": 7_500, "num_test": 7_500}})
+    # MNIST study: zoo entries swept.
+    mnist_entries: tuple = MNIST_ENTRIES
+    # MNIST study: KL weights beta (paper: 0 to 4 in steps of 0.1, 41 values).
+    mnist_betas: tuple = beta_range(4.0, 0.1)
+    # MNIST study: per-class fractions of the 55,000 training images (paper: 10%, 30%; +20%).
+    mnist_fractions: tuple = (0.1, 0.2, 0.3)
+    # MNIST study: training seeds (subset, model, shuffling, sampled codes).
+    mnist_seeds: tuple = (0, 1, 2, 3, 4)
+    # MNIST study: epoch cap; None = early stopping alone.
+    mnist_max_epochs: int | None = None
+
+    def grid(self, study, entries=None, betas=None, seeds=None, fractions=None):
+        """Returns the grid of one study, narrowed or replaced by the arguments.
+
+        Args:
+            study: "shapes" or "mnist".
+            entries, betas, seeds, fractions: sequences replacing the profile's (None keeps
+                it); fractions apply to MNIST only.
+
+        Returns:
+            dict of tuples `entries`, `betas`, `seeds`, `fractions` (`(None,)` for shapes).
+
+        Raises:
+            ValueError: unknown study or zoo entry (the valid entries are listed), an entry
+                of the other study, an empty grid, or repeated values.
+
+        Example:
+            >>> Profile(name="demo").grid("shapes", betas=[1.0], seeds=[0])["betas"]
+            (1.0,)
+        """
+        if study == "shapes":
+            if fractions:
+                raise ValueError("Fractions apply to the MNIST study only: drop them.")
+            grid = {"entries": self.shapes_entries, "betas": self.shapes_betas,
+                    "seeds": self.shapes_seeds, "fractions": (None,)}
+        elif study == "mnist":
+            grid = {"entries": self.mnist_entries, "betas": self.mnist_betas,
+                    "seeds": self.mnist_seeds, "fractions": self.mnist_fractions}
+        else:
+            raise ValueError(f"Unknown study {study!r}: expected 'shapes' or 'mnist'.")
+        overrides = {"entries": entries, "betas": betas, "seeds": seeds, "fractions": fractions}
+        grid.update({key: tuple(value) for key, value in overrides.items() if value is not None})
+        for key, value in grid.items():
+            if len(value) == 0:
+                raise ValueError(f"Empty grid: no {key} to sweep for study {study!r}; give at "
+                                 f"least one (in the profile or with --{key}).")
+            if len(set(value)) != len(value):
+                raise ValueError(f"Repeated {key} in the grid: {value}; give each value once.")
+        _check_entries(grid["entries"], study)
+        return grid
+
+    def to_config(self):
+        """Returns every field as a JSON-serialisable dict (tuples become lists)."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+def _check_entries(entries, study):
+    from bvae_tf import zoo
+
+    valid = [name for name in zoo.NAMES if zoo.dataset_of(name) == study]
+    unknown = [entry for entry in entries if entry not in valid]
+    if unknown:
+        raise ValueError(f"Unknown zoo entries {unknown} for the {study} study: expected some "
+                         f"of {valid} (all zoo entries: {list(zoo.NAMES)}).")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def get_profile(name_or_path):
+    """Returns a profile by name ("paper", "quick") or from a Python file defining PROFILE.
+
+    Args:
+        name_or_path: a `Profile` (returned as is), a name in `NAMES`, or the path of a `.py`
+            file defining a module-level `PROFILE = Profile(...)`.
+
+    Returns:
+        `Profile`.
+
+    Raises:
+        ValueError: unknown name (the known ones are listed), missing file, or a file
+            without a `Profile` named `PROFILE`.
+
+    Example:
+        >>> get_profile("quick").name
+        'quick'
+    """
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    text = str(name_or_path)
+    if text in NAMES:
+        return importlib.import_module(f"bvae_tf.profiles.{text}").PROFILE
+    path = pathlib.Path(text)
+    if path.suffix != ".py":
+        raise ValueError(f"Unknown profile {text!r}: expected one of {NAMES} or the path of a "
+                         ".py file defining PROFILE = bvae_tf.profiles.Profile(...).")
+    if not path.is_file():
+        raise ValueError(f"No profile file at {path}: give an existing .py file or one of "
+                         f"{NAMES}.")
+    spec = importlib.util.spec_from_file_location(f"bvae_tf_profile_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    profile = getattr(module, "PROFILE", None)
+    if not isinstance(profile, Profile):
+        raise ValueError(  # noqa: TRY004  (the CLI reports ValueErrors as usage errors)
+            f"{path} must define PROFILE = bvae_tf.profiles.Profile(...); found "
+            f"{type(profile).__name__}.")
+    return profile
+
+
+__all__ = ["NAMES", "Profile", "beta_range", "get_profile"]

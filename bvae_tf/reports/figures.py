@@ -1,0 +1,155 @@
+"""The paper's figures, drawn from summary rows (means and stds over seeds).
+
+Figure 1: disentanglement metrics (beta-VAE score, and MIG when the records have it) against
+beta, one panel per shapes zoo entry. Figure 2: the SVM's test accuracy on MNIST codes
+against beta, one line per training fraction, one panel per MNIST zoo entry. Error bars are
+one standard deviation over seeds. Matplotlib is used through its object API with the Agg
+canvas (no pyplot, no global state).
+
+References:
+    Peychev, Velickovic and Lio (2017), Figure 1 (section 4) and Figure 2 (section 4.2).
+"""
+
+import math
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bvae_tf.reports.tables import entry_sort_key, format_beta
+
+DPI = 120
+Y_LIMITS = (-0.02, 1.02)
+FIGURE1_METRICS = (
+    ("beta_vae", "beta-VAE score\n(test accuracy)"),
+    ("mig", "MIG"),
+)
+MNIST_CHANCE = 0.1
+
+
+def _has(summary, column):
+    return any(math.isfinite(line.get(f"{column}_mean", math.nan)) for line in summary)
+
+
+def _entries(summary):
+    return sorted({line["entry"] for line in summary}, key=entry_sort_key)
+
+
+def _seed_text(lines):
+    counts = sorted({line["seeds"] for line in lines})
+    text = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"{text} seed" + ("" if counts == [1] else "s")
+
+
+def _errorbar(axes, lines, column, label, color=None):
+    lines = sorted(lines, key=lambda line: line["beta"])
+    axes.errorbar(
+        [line["beta"] for line in lines],
+        [line[f"{column}_mean"] for line in lines],
+        yerr=[line[f"{column}_std"] for line in lines],
+        fmt="o-", markersize=4, linewidth=1.5, capsize=3, elinewidth=1, color=color,
+        label=label,
+    )
+
+
+def _style(axes, ylabel=None, xlabel=None, title=None):
+    axes.set_ylim(*Y_LIMITS)
+    axes.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    axes.grid(True, alpha=0.3)
+    if ylabel:
+        axes.set_ylabel(ylabel)
+    if xlabel:
+        axes.set_xlabel(xlabel)
+    if title:
+        axes.set_title(title)
+
+
+def _save(figure, path):
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=DPI)
+    return path
+
+
+def figure1(summary, path, chance=0.25):
+    """Draws Figure 1: disentanglement metrics against beta, one panel per zoo entry.
+
+    Args:
+        summary: list of dicts from `bvae_tf.reports.tables.summarize(rows, "shapes")`.
+        path: str or Path of the PNG to write.
+        chance: float, the beta-VAE score of a random guess, drawn as a dashed line.
+            Defaults to 0.25 (the paper's protocol: 4 classes).
+
+    Returns:
+        `path`, or None (nothing written) when no summary row has a beta-VAE score or MIG.
+
+    Example:
+        >>> import os, tempfile
+        >>> summary = [{"entry": "fc", "beta": beta, "seeds": 2, "beta_vae_mean": 0.5,
+        ...             "beta_vae_std": 0.1} for beta in (0.0, 4.0)]
+        >>> path = figure1(summary, os.path.join(tempfile.mkdtemp(), "figure1.png"))
+        >>> os.path.basename(path), figure1([], "unused.png")
+        ('figure1.png', None)
+    """
+    metrics = [(column, label) for column, label in FIGURE1_METRICS if _has(summary, column)]
+    if not metrics:
+        return None
+    entries = _entries(summary)
+    figure = Figure(figsize=(3.4 * len(entries) + 0.6, 2.9 * len(metrics) + 0.7),
+                    layout="constrained")
+    grid = figure.subplots(len(metrics), len(entries), squeeze=False, sharex="col")
+    for row, (column, label) in enumerate(metrics):
+        for col, entry in enumerate(entries):
+            axes = grid[row][col]
+            lines = [line for line in summary if line["entry"] == entry]
+            _errorbar(axes, lines, column, f"mean ± std ({_seed_text(lines)})")
+            if column == "beta_vae":
+                axes.axhline(chance, linestyle="--", color="grey",
+                             label=f"chance ({format_beta(chance)})")
+            _style(axes, ylabel=label if col == 0 else None,
+                   xlabel="beta" if row == len(metrics) - 1 else None,
+                   title=entry if row == 0 else None)
+            if col == 0:
+                axes.legend(loc="best", fontsize="small")
+    figure.suptitle("Figure 1: disentanglement against beta (shapes)")
+    return _save(figure, path)
+
+
+def figure2(summary, path):
+    """Draws Figure 2: SVM test accuracy against beta, a line per training fraction.
+
+    Args:
+        summary: list of dicts from `bvae_tf.reports.tables.summarize(rows, "mnist")`.
+        path: str or Path of the PNG to write.
+
+    Returns:
+        `path`, or None (nothing written) when no summary row has an SVM accuracy.
+
+    Example:
+        >>> import os, tempfile
+        >>> summary = [{"entry": "mnist_fc", "fraction": 0.1, "beta": beta, "seeds": 2,
+        ...             "svm_accuracy_mean": 0.9, "svm_accuracy_std": 0.01} for beta in (0, 1)]
+        >>> path = figure2(summary, os.path.join(tempfile.mkdtemp(), "figure2.png"))
+        >>> os.path.basename(path)
+        'figure2.png'
+    """
+    if not _has(summary, "svm_accuracy"):
+        return None
+    entries = _entries(summary)
+    figure = Figure(figsize=(max(4.2 * len(entries) + 0.6, 6.4), 3.8), layout="constrained")
+    grid = figure.subplots(1, len(entries), squeeze=False, sharey=True)
+    for col, entry in enumerate(entries):
+        axes = grid[0][col]
+        lines = [line for line in summary if line["entry"] == entry]
+        for fraction in sorted({line["fraction"] for line in lines}, key=lambda f: f or 0.0):
+            subset = [line for line in lines if line["fraction"] == fraction]
+            name = "all" if fraction is None else f"{100 * fraction:g}%"
+            _errorbar(axes, subset, "svm_accuracy",
+                      f"{name} of training data ({_seed_text(subset)})")
+        axes.axhline(MNIST_CHANCE, linestyle="--", color="grey",
+                     label=f"chance ({format_beta(MNIST_CHANCE)})")
+        _style(axes, ylabel="SVM test accuracy" if col == 0 else None, xlabel="beta",
+               title=entry)
+        if col == 0:
+            axes.legend(loc="lower left", fontsize="small")
+    figure.suptitle("Figure 2: SVM accuracy on MNIST codes against beta\n"
+                    "(mean ± std over seeds)", fontsize="medium")
+    return _save(figure, path)

@@ -1,0 +1,166 @@
+"""The text of report.md: what was run (against the paper's profile), figures, tables, files.
+
+Example:
+    >>> format_values([0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2])
+    '0 to 1.2 step 0.2 (7 values)'
+    >>> format_values([0, 1, 4])
+    '0, 1, 4 (3 values)'
+"""
+
+import json
+
+import numpy as np
+
+from bvae_tf.reports.tables import entry_sort_key, format_beta
+
+# Per study: (row label, config.json key, record key or None) of the "what was run" table.
+GRID_ROWS = {
+    "shapes": (("entries", "shapes_entries", "entry"), ("betas", "shapes_betas", "beta"),
+               ("seeds", "shapes_seeds", "seed")),
+    "mnist": (("entries", "mnist_entries", "entry"), ("betas", "mnist_betas", "beta"),
+              ("training fractions", "mnist_fractions", "fraction"),
+              ("seeds", "mnist_seeds", "seed")),
+}
+SETTING_ROWS = {
+    "shapes": (("epoch cap", "max_epochs"), ("training data", "train_fraction"),
+               ("validation images", "validation_size"), ("metrics", "metrics")),
+    "mnist": (("epoch cap", "mnist_max_epochs"),),
+}
+STUDY_TITLES = {"shapes": "Shapes", "mnist": "MNIST"}
+_NONE_TEXT = {"max_epochs": "none (early stopping alone)",
+              "mnist_max_epochs": "none (early stopping alone)",
+              "validation_size": "all"}
+
+
+def format_values(values):
+    """Short text of a list of grid values: all of them, or `first to last step s`."""
+    if not values:
+        return "-"
+    if isinstance(values[0], str):
+        return ", ".join(sorted(values, key=entry_sort_key))
+    values = sorted(values)
+    steps = np.diff(values)
+    if len(values) > 6 and np.allclose(steps, steps[0]):
+        text = f"{values[0]:g} to {values[-1]:g} step {steps[0]:.6g}"
+    else:
+        text = ", ".join(format_beta(value) for value in values)
+    return f"{text} ({len(values)} value{'s' if len(values) > 1 else ''})"
+
+
+def _setting(key, value):
+    if value is None:
+        return _NONE_TEXT.get(key, "none")
+    if key == "train_fraction":
+        return f"{100 * value:g}% of the training split"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _normalized(values):
+    """A set of grid values comparable across JSON files (4 and 4.0 are the same beta)."""
+    return {round(float(value), 6) if isinstance(value, (int, float)) else value
+            for value in values}
+
+
+def _grid_size(config, study):
+    size = 1
+    for _, key, _ in GRID_ROWS[study]:
+        if not isinstance(config.get(key), list):
+            return None
+        size *= len(config[key])
+    return size
+
+
+def _planned_text(config, study):
+    size = _grid_size(config, study)
+    return "?" if size is None else str(size)
+
+
+def study_table(study, records, config, paper):
+    """Markdown table comparing a study's grid and settings with the paper profile.
+
+    Args:
+        study: "shapes" or "mnist".
+        records: list of the study's records.
+        config: dict from `<results>/config.json` (may be empty).
+        paper: dict, `bvae_tf.profiles.get_profile("paper").to_config()`.
+
+    Returns:
+        str, a markdown table with a line under it giving the share of the paper's grid.
+    """
+    lines = ["| | this run | paper profile |", "|---|---|---|"]
+    for label, key, record_key in GRID_ROWS[study]:
+        finished = sorted({record.get(record_key) for record in records},
+                          key=lambda value: (value is None, value))
+        planned = config.get(key)
+        text = format_values(finished)
+        if isinstance(planned, list) and _normalized(planned) != _normalized(finished):
+            text = f"{format_values(planned)}; finished: {text}"
+        lines.append(f"| {label} | {text} | {format_values(paper[key])} |")
+    lines.append(f"| trials | {len(records)} finished of {_planned_text(config, study)} "
+                 f"planned | {_grid_size(paper, study)} |")
+    for label, key in SETTING_ROWS[study]:
+        used = config[key] if key in config else _record_setting(records, key)
+        lines.append(f"| {label} | {_setting(key, used)} | {_setting(key, paper[key])} |")
+    epochs = [record["epochs"] for record in records if record.get("epochs") is not None]
+    if epochs:
+        lines.append(f"| epochs run | mean {np.mean(epochs):.1f} (min {min(epochs)}, max "
+                     f"{max(epochs)}) | until early stopping |")
+    share = 100 * len(records) / _grid_size(paper, study)
+    return "\n".join(lines) + (f"\n\nThis run holds {len(records)} trials, {share:.3g}% of the "
+                               f"paper's {_grid_size(paper, study)}.")
+
+
+def _record_setting(records, key):
+    """The setting `key` from the records' configs: "?" if absent, "varies" if they differ."""
+    values = {json.dumps(record["config"][key]) for record in records
+              if key in (record.get("config") or {})}
+    if not values:
+        return "?"
+    return json.loads(values.pop()) if len(values) == 1 else "varies"
+
+
+def run_section(results_dir, config, records, paper):
+    """The "What was run" section: profile, trial counts and a table per study."""
+    name = config.get("name", "unknown") if config else "unknown (no config.json)"
+    lines = ["## What was run", "",
+             (f"Profile **{name}** (`{results_dir / 'config.json'}`); {len(records)} finished "
+             "trials. The paper profile trains on the full data with no epoch cap: shapes "
+             "26 betas x 5 seeds x 4 entries (520 models), MNIST 41 betas x 3 fractions x "
+             "5 seeds per entry.")]
+    for study in ("shapes", "mnist"):
+        own = [record for record in records if record["study"] == study]
+        lines += ["", f"### {STUDY_TITLES[study]} study", ""]
+        lines.append(study_table(study, own, config, paper) if own else
+                     f"No {study} records.")
+    if config:
+        lines += ["", "<details><summary>config.json</summary>", "", "```json",
+                  json.dumps(config, indent=1, sort_keys=True), "```", "", "</details>"]
+    return "\n".join(lines)
+
+
+def samples_section(written, notes, default_choice=True):
+    """The reconstructions and traversals section: each trial's two images embedded."""
+    which = ("per zoo entry, the lowest and the highest beta at seed 0 (MNIST: at the "
+             "largest training fraction)" if default_choice else "the trials chosen")
+    lines = ["## Reconstructions and latent traversals", "", f"Trials shown: {which}.", "",
+             ("Reconstructions: test images (top row) and the decoded means of their codes. "
+             "Traversals: the mean code of one test image, one latent at a time set to -3 ... "
+             "3 (the prior's +-3 std) and decoded; rows sorted by the latent's mean KL from "
+             "the prior over 1,000 test images, so informative latents come first.")]
+    for item in written:
+        record = item["record"]
+        fraction = record.get("fraction")
+        where = f", fraction {fraction:g}" if fraction is not None else ""
+        lines += ["", (f"### {item['trial_name']} ({record['entry']}, beta "
+                      f"{format_beta(record['beta'])}{where}, seed {record['seed']})"), "",
+                  f"![reconstructions]({item['reconstructions'].name})", "",
+                  f"![traversals]({item['traversals'].name})"]
+    if not written:
+        lines += ["", "No saved model to show."]
+    if notes:
+        lines += ["", "Skipped:", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines)

@@ -1,0 +1,157 @@
+"""`write_report`: figures, tables, images and report.md from a results directory alone."""
+
+import json
+import pathlib
+
+from bvae_tf import profiles, results
+from bvae_tf.reports import figures, markdown, samples, tables
+
+REPORT_FILE = "report.md"
+FIGURE_FILES = {"shapes": "figure1.png", "mnist": "figure2.png"}
+FIGURE_NAMES = {"shapes": "Figure 1", "mnist": "Figure 2"}
+FIGURE_TITLES = {
+    "shapes": "Figure 1: disentanglement against beta (shapes)",
+    "mnist": "Figure 2: SVM accuracy on MNIST codes against beta",
+}
+FIGURE_METRICS = {"shapes": "beta_vae or mig metric", "mnist": "svm_accuracy metric"}
+HIGGINS_CHANCE = 0.2  # protocol="higgins2017": one of the 5 factors held fixed.
+PAPER_CHANCE = 0.25  # protocol="peychev2017": one of 4 factors changed.
+
+
+def _check_results_dir(results_dir):
+    results_dir = pathlib.Path(results_dir)
+    if not results_dir.is_dir():
+        raise ValueError(
+            f"No results directory at {results_dir}: expected the folder written by "
+            "`bvae-tf sweep --out DIR` (holding records/<study>/*.json). Run a sweep first "
+            "or check the path."
+        )
+    records = results.read_records(results_dir)
+    if not records:
+        raise ValueError(
+            f"No finished trials in {results_dir}: expected JSON records under "
+            f"{results_dir / 'records' / 'shapes'} or {results_dir / 'records' / 'mnist'}. "
+            "Run (or resume) `bvae-tf sweep --out DIR` until some trials finish."
+        )
+    return results_dir, records
+
+
+def _read_config(results_dir):
+    path = results_dir / results.CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Corrupted {path}: {error}. Restore it, or delete it to report "
+                         "from the records alone.") from error
+
+
+def beta_vae_chance(config, records):
+    """Chance level of the beta-VAE score: 0.2 for protocol="higgins2017", else 0.25."""
+    options = [(config.get("metric_options") or {}).get("beta_vae") or {}]
+    options += [((record.get("config") or {}).get("metric_options") or {}).get("beta_vae")
+                or {} for record in records]
+    protocols = {option.get("protocol") for option in options}
+    return HIGGINS_CHANCE if protocols == {"higgins2017"} else PAPER_CHANCE
+
+
+def _study_section(study, rows, out_dir, chance):
+    """Writes a study's CSV files and figure; returns (markdown text, written paths)."""
+    figure_path = out_dir / FIGURE_FILES[study]
+    study_rows = [row for row in rows if row["study"] == study]
+    heading = f"## {FIGURE_TITLES[study]}"
+    if not study_rows:
+        for name in (FIGURE_FILES[study], f"{study}.csv", f"{study}_summary.csv"):
+            (out_dir / name).unlink(missing_ok=True)
+        return (f"{heading}\n\n{FIGURE_NAMES[study]} skipped: no {study} "
+                "records in this results directory."), []
+    summary = tables.summarize(study_rows, study)
+    written = [results.write_csv(study_rows, out_dir / f"{study}.csv"),
+               results.write_csv(summary, out_dir / f"{study}_summary.csv")]
+    figure_path.unlink(missing_ok=True)
+    if study == "shapes":
+        drawn = figures.figure1(summary, figure_path, chance=chance)
+        caption = f"Dashed line: chance ({chance:g})."
+    else:
+        drawn = figures.figure2(summary, figure_path)
+        caption = f"Dashed line: chance ({figures.MNIST_CHANCE:g}, 10 classes)."
+    if drawn is None:
+        body = (f"{FIGURE_NAMES[study]} skipped: the {study} records hold no "
+                f"{FIGURE_METRICS[study]}.")
+    else:
+        written.insert(0, drawn)
+        body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
+                f"deviation over seeds (numpy, ddof=0). {caption}")
+    table = tables.markdown_table(summary, study)
+    return (f"{heading}\n\n{body}\n\n### {markdown.STUDY_TITLES[study]} summary (mean ± std over "
+            f"seeds)\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
+            f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), written
+
+
+def _regenerate_command(results_dir, out_dir, chosen, seed):
+    command = f"bvae-tf report --results {results_dir} --out {out_dir}"
+    if chosen is not None:
+        names = [chosen] if isinstance(chosen, str) else list(chosen)
+        command += " --trials " + " ".join(names)
+    return command + (f" --seed {seed}" if seed != 0 else "")
+
+
+def write_report(results_dir, out_dir=None, chosen=None, seed=0, *, shapes_cache_dir=None,
+                 mnist_path=None):
+    """Writes the report of a results directory: figures, tables, images and report.md.
+
+    Everything comes from the results directory (records, config.json, saved models) and
+    from the deterministic data caches (test images for reconstructions and traversals).
+    A study without records is skipped and report.md says so.
+
+    Args:
+        results_dir: str or Path, a results directory written by a sweep.
+        out_dir: str, Path or None. Defaults to None: `<results_dir>/report/`.
+        chosen: None, a trial name or a list of trial names whose reconstructions and
+            traversals are drawn. Defaults to None: per zoo entry, the lowest and the
+            highest beta at seed 0 (trials without a saved model are skipped).
+        seed: int, draws the test images shown. Defaults to 0.
+        shapes_cache_dir: str, Path or None, the shapes cache (see
+            `bvae_tf.data.shapes.load`). Defaults to None: `$BVAE_TF_CACHE` or the user cache.
+        mnist_path: str, Path or None, `mnist.npz` (see `bvae_tf.data.mnist.load_mnist`).
+
+    Returns:
+        Path of report.md.
+
+    Raises:
+        ValueError: if `results_dir` is missing or holds no record, a record or config.json
+            is corrupted, or a chosen trial has no record or no saved model.
+
+    Example:
+        >>> write_report("runs/quick")  # doctest: +SKIP
+        PosixPath('runs/quick/report/report.md')
+    """
+    results_dir, records = _check_results_dir(results_dir)
+    trials = samples.select_trials(records, chosen)
+    if chosen is not None:
+        samples.check_models(results_dir, trials)
+    out_dir = results_dir / "report" if out_dir is None else pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = _read_config(results_dir)
+    rows = results.records_table(records)
+    paper = profiles.get_profile("paper").to_config()
+    parts = [f"# bvae_tf report: {results_dir.name}",
+             (f"Made by `bvae-tf report` from `{results_dir}` alone (records, config.json and "
+             "saved models; test images regenerated from the data caches)."),
+             markdown.run_section(results_dir, config, records, paper)]
+    files = []
+    for study in results.STUDIES:
+        text, written = _study_section(study, rows, out_dir, beta_vae_chance(config, records))
+        parts.append(text)
+        files += written
+    images, notes = samples.write_samples(results_dir, out_dir, trials, seed,
+                                          shapes_cache_dir, mnist_path)
+    parts.append(markdown.samples_section(images, notes, default_choice=chosen is None))
+    files += [item[key] for item in images for key in ("reconstructions", "traversals")]
+    parts.append("## Files\n\n" + "\n".join(f"- [{path.name}]({path.name})" for path in files))
+    parts.append("## How to regenerate\n\n```\n"
+                 f"{_regenerate_command(results_dir, out_dir, chosen, seed)}\n```")
+    report = out_dir / REPORT_FILE
+    report.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return report

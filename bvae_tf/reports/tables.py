@@ -1,0 +1,141 @@
+"""Tables of a results directory: every number of every record, and means over seeds.
+
+`summarize` groups the flat rows of `bvae_tf.results.records_table` by zoo entry and beta
+(MNIST: entry, training fraction and beta) and gives the mean and the standard deviation
+over seeds of every numeric column. The standard deviation is numpy's default
+(`np.std`, ddof=0): one seed gives 0, never NaN.
+
+Example:
+    >>> rows = [{"study": "shapes", "entry": "fc", "fraction": None, "beta": 1.0, "seed": seed,
+    ...          "beta_vae": value} for seed, value in enumerate([0.5, 0.7])]
+    >>> summary = summarize(rows, "shapes")
+    >>> line = summary[0]
+    >>> line["seeds"], round(line["beta_vae_mean"], 3), round(line["beta_vae_std"], 3)
+    (2, 0.6, 0.1)
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+ENTRY_ORDER = ("fc", "conv", "fc_denoising", "conv_denoising", "mnist_fc", "mnist_conv")
+GROUP_COLUMNS = {"shapes": ("entry", "beta"), "mnist": ("entry", "fraction", "beta")}
+_NOT_SUMMARIZED = ("study", "entry", "fraction", "beta", "seed")
+# Columns shown in report.md (every column is in the CSV files), in this order, with the
+# decimals of their cells.
+_LOSS_COLUMNS = (("val_reconstruction_loss", 1), ("val_kl_loss", 1), ("epochs", 1))
+MARKDOWN_COLUMNS = {
+    "shapes": (("beta_vae", 3), ("mig", 3), ("factor_vae", 3), ("dci_disentanglement", 3),
+               ("sap", 3), *_LOSS_COLUMNS),
+    "mnist": (("svm_accuracy", 3), *_LOSS_COLUMNS),
+}
+
+
+def entry_sort_key(entry):
+    """Sort key putting zoo entries in the zoo's order, unknown entries after, by name."""
+    return (ENTRY_ORDER.index(entry), "") if entry in ENTRY_ORDER else (len(ENTRY_ORDER), entry)
+
+
+def _group_key(row, study):
+    key = []
+    for column in GROUP_COLUMNS[study]:
+        value = row.get(column)
+        key.append(round(float(value), 6) if column != "entry" and value is not None else value)
+    return tuple(key)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _numeric_columns(rows):
+    columns = []
+    for row in rows:
+        for column, value in row.items():
+            if column not in _NOT_SUMMARIZED and column not in columns and _is_number(value):
+                columns.append(column)
+    return columns
+
+
+def summarize(rows, study):
+    """Means and standard deviations over seeds of every numeric column.
+
+    Args:
+        rows: list of flat dicts from `bvae_tf.results.records_table` (any study; rows of
+            other studies are ignored).
+        study: "shapes" (grouped by entry and beta) or "mnist" (entry, fraction, beta).
+
+    Returns:
+        list of dicts sorted by entry (zoo order), fraction and beta, each with the group
+        columns, `seeds` (number of records) and `<column>_mean`, `<column>_std` for every
+        numeric column (NaN where no record of the group has the column).
+
+    Raises:
+        ValueError: if `study` is unknown.
+    """
+    if study not in GROUP_COLUMNS:
+        raise ValueError(f"Unknown study {study!r}: expected one of {tuple(GROUP_COLUMNS)}.")
+    rows = [row for row in rows if row.get("study") == study]
+    columns = _numeric_columns(rows)
+    groups = {}
+    for row in rows:
+        groups.setdefault(_group_key(row, study), []).append(row)
+    summary = []
+    for key, members in groups.items():
+        line = dict(zip(GROUP_COLUMNS[study], key))
+        line["seeds"] = len(members)
+        for column in columns:
+            values = [row[column] for row in members if _is_number(row.get(column))]
+            line[f"{column}_mean"] = float(np.mean(values)) if values else math.nan
+            line[f"{column}_std"] = float(np.std(values)) if values else math.nan
+        summary.append(line)
+    return sorted(summary, key=lambda line: (entry_sort_key(line["entry"]),
+                                             line.get("fraction") or 0.0, line["beta"]))
+
+
+def format_mean_std(mean, std, decimals=3):
+    """Text of a `mean ± std` cell, both to `decimals` places; "-" for a missing mean.
+
+    Example:
+        >>> format_mean_std(0.71234, 0.0312), format_mean_std(123.456, 2.0, 1)
+        ('0.712 ± 0.031', '123.5 ± 2.0')
+    """
+    if mean is None or not math.isfinite(mean):
+        return "-"
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
+def format_beta(beta):
+    """Text of a beta or a fraction: shortest exact form ("0.2", "4")."""
+    return f"{beta:g}"
+
+
+def markdown_table(summary, study):
+    """The summary as a markdown table of `mean ± std` cells (columns `MARKDOWN_COLUMNS`).
+
+    Args:
+        summary: list of dicts from `summarize(rows, study)`.
+        study: "shapes" or "mnist".
+
+    Returns:
+        str, a markdown table (header, separator, one line per summary row).
+
+    Example:
+        >>> summary = [{"entry": "fc", "beta": 4.0, "seeds": 2, "mig_mean": 0.1, "mig_std": 0.02}]
+        >>> print(markdown_table(summary, "shapes"))
+        | entry | beta | seeds | mig |
+        |---|---|---|---|
+        | fc | 4 | 2 | 0.100 ± 0.020 |
+    """
+    columns = [(column, decimals) for column, decimals in MARKDOWN_COLUMNS[study]
+               if any(f"{column}_mean" in line for line in summary)]
+    header = [*GROUP_COLUMNS[study], "seeds", *(column for column, _ in columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for line in summary:
+        cells = [line["entry"]] + [format_beta(line[key]) for key in GROUP_COLUMNS[study][1:]]
+        cells.append(str(line["seeds"]))
+        cells += [format_mean_std(line.get(f"{column}_mean"), line.get(f"{column}_std"),
+                                  decimals) for column, decimals in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

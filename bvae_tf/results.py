@@ -1,0 +1,311 @@
+"""The results directory: one JSON record per finished trial, written atomically.
+
+Layout (see the sweeps section of the design):
+
+```
+<results>/config.json                          the configuration that made the directory
+<results>/records/<study>/<trial_name>.json   one record per finished trial
+<results>/models/<study>/<trial_name>/          model.keras, history.json, logs/
+<results>/saved_models/<entry>/<trial_name>/1/  exported encoder (TF Serving layout)
+<results>/tuner/                                keras-tuner's own state
+```
+
+Every file here is written to a temporary file in the same directory and renamed with
+`os.replace`, so a process killed at any moment leaves either the old file or the new one,
+never half of one. Records are the source of truth: a sweep restarted on the same directory
+skips every trial whose record exists.
+
+Example:
+    >>> import tempfile
+    >>> from bvae_tf import results
+    >>> directory = tempfile.mkdtemp()
+    >>> record = {"study": "shapes", "trial_name": results.trial_name("fc", 4, 0),
+    ...           "entry": "fc", "beta": 4.0, "seed": 0, "fraction": None}
+    >>> path = results.write_record(directory, record)
+    >>> [r["trial_name"] for r in results.read_records(directory)]
+    ['fc-beta4.0-seed0']
+"""
+
+import csv
+import importlib.metadata
+import json
+import os
+import pathlib
+import tempfile
+
+STUDIES = ("shapes", "mnist")
+CONFIG_FILE = "config.json"
+REQUIRED_KEYS = ("study", "trial_name", "entry", "beta", "seed")
+_LEADING_COLUMNS = ("study", "entry", "fraction", "beta", "seed", "epochs", "best_epoch")
+_LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
+
+
+def trial_name(entry, beta, seed, fraction=None):
+    """Returns the name of one trial, used for its record, model and encoder paths.
+
+    Args:
+        entry: str, zoo entry, e.g. `"conv_denoising"`.
+        beta: float, weight of the KL term.
+        seed: int, training seed.
+        fraction: float or None, MNIST training fraction (None for shapes).
+
+    Returns:
+        str like `"conv_denoising-beta4.0-seed0"` or `"mnist_fc-frac0.1-beta1.0-seed0"`.
+
+    Example:
+        >>> trial_name("mnist_fc", 1, 0, fraction=0.1)
+        'mnist_fc-frac0.1-beta1.0-seed0'
+    """
+    parts = [entry]
+    if fraction is not None:
+        parts.append(f"frac{round(float(fraction), 6)}")
+    parts += [f"beta{round(float(beta), 6)}", f"seed{int(seed)}"]
+    return "-".join(parts)
+
+
+def versions():
+    """Returns the installed versions of bvae_tf and its main dependencies (no imports)."""
+    packages = {"bvae_tf": "bvae_tf", "tensorflow": "tensorflow", "keras": "keras",
+                "tfp": "tensorflow-probability", "keras_tuner": "keras-tuner"}
+    found = {}
+    for key, distribution in packages.items():
+        try:
+            found[key] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            found[key] = None
+    return found
+
+
+def _atomic_write_text(path, text):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        pathlib.Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_json(path, obj):
+    """Writes `obj` as JSON to `path` atomically (temporary file + `os.replace`); returns path."""
+    return _atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
+
+
+def _check_study(study):
+    if study not in STUDIES:
+        raise ValueError(f"Unknown study {study!r}: expected one of {STUDIES}.")
+
+
+def record_path(results_dir, study, name):
+    """Returns `<results_dir>/records/<study>/<name>.json` (a `pathlib.Path`)."""
+    _check_study(study)
+    return pathlib.Path(results_dir) / "records" / study / f"{name}.json"
+
+
+def write_record(results_dir, record):
+    """Writes one trial record atomically (temporary file + `os.replace`).
+
+    Args:
+        results_dir: str or path, the results directory.
+        record: dict following the record schema; must hold at least `study`,
+            `trial_name`, `entry`, `beta` and `seed`, and be JSON-serialisable.
+
+    Returns:
+        `pathlib.Path` of the written record.
+
+    Raises:
+        ValueError: if a required key is missing or the study is unknown.
+
+    Example:
+        >>> import tempfile
+        >>> write_record(tempfile.mkdtemp(), {"study": "shapes", "trial_name": "fc-beta0.0-seed0",
+        ...     "entry": "fc", "beta": 0.0, "seed": 0}).name
+        'fc-beta0.0-seed0.json'
+    """
+    missing = [key for key in REQUIRED_KEYS if key not in record]
+    if missing:
+        raise ValueError(f"The record lacks the keys {missing}: every record needs "
+                         f"{list(REQUIRED_KEYS)}.")
+    return atomic_write_json(record_path(results_dir, record["study"], record["trial_name"]),
+                             record)
+
+
+def load_record(path):
+    """Reads one record file; a truncated or invalid file raises a ValueError naming it.
+
+    Args:
+        path: str or path of a record JSON file.
+
+    Returns:
+        dict, the record.
+
+    Raises:
+        ValueError: if the file is not valid JSON or lacks required keys.
+    """
+    path = pathlib.Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"Corrupted record {path}: {error}. Records are written atomically, "
+                         "so this file was damaged outside bvae_tf; delete it and rerun the "
+                         "sweep to redo that trial.") from error
+    if not isinstance(record, dict) or any(key not in record for key in REQUIRED_KEYS):
+        raise ValueError(f"Invalid record {path}: expected a JSON object with the keys "
+                         f"{list(REQUIRED_KEYS)}; delete it and rerun the sweep to redo it.")
+    return record
+
+
+def record_exists(results_dir, study, name):
+    """Returns whether the record of trial `name` of `study` exists (without reading it)."""
+    return record_path(results_dir, study, name).is_file()
+
+
+def read_records(results_dir, study=None):
+    """Reads every record of a results directory, sorted by study and trial name.
+
+    Args:
+        results_dir: str or path, an existing results directory.
+        study: None (all studies) or one of `STUDIES`.
+
+    Returns:
+        list of record dicts (empty when nothing has finished yet).
+
+    Raises:
+        FileNotFoundError: if `results_dir` does not exist.
+        ValueError: if a record is corrupted (its path is named) or `study` is unknown.
+    """
+    results_dir = pathlib.Path(results_dir)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"No results directory at {results_dir}: run `bvae-tf sweep "
+                                "--out DIR` first, or check the path.")
+    studies = STUDIES if study is None else (study,)
+    records = []
+    for name in studies:
+        _check_study(name)
+        for path in sorted((results_dir / "records" / name).glob("[!.]*.json")):
+            records.append(load_record(path))
+    return records
+
+
+def check_config(results_dir, config):
+    """Writes `config.json` on the first run; refuses a different configuration later.
+
+    Args:
+        results_dir: str or path, the results directory (created if missing).
+        config: JSON-serialisable dict describing what produced the results.
+
+    Returns:
+        `pathlib.Path` of `config.json`.
+
+    Raises:
+        ValueError: if `config.json` holds a different configuration (the differing keys
+            are named) or cannot be read.
+
+    Example:
+        >>> import tempfile
+        >>> directory = tempfile.mkdtemp()
+        >>> _ = check_config(directory, {"max_epochs": 2})
+        >>> check_config(directory, {"max_epochs": 3})
+        Traceback (most recent call last):
+        ...
+        ValueError: ...
+    """
+    config = json.loads(json.dumps(config))
+    path = pathlib.Path(results_dir) / CONFIG_FILE
+    if not path.exists():
+        return atomic_write_json(path, config)
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Corrupted {path}: {error}; use a new results directory.") from error
+    differing = _differing_keys(stored, config)
+    if differing:
+        raise ValueError(
+            f"{results_dir} was made by a different configuration: the keys {differing} "
+            f"differ from {path}. Use a new results directory (--out) for this configuration, "
+            "or rerun with the configuration that made it.")
+    return path
+
+
+def _differing_keys(stored, config, prefix=""):
+    differing = []
+    for key in sorted(set(stored) | set(config)):
+        old, new = stored.get(key), config.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            differing += _differing_keys(old, new, prefix=f"{prefix}{key}.")
+        elif key not in stored or key not in config or old != new:
+            differing.append(f"{prefix}{key}")
+    return differing
+
+
+def records_table(records):
+    """Flattens records into rows: study, entry, fraction, beta, seed, epochs, losses, metrics.
+
+    Args:
+        records: list of record dicts (as returned by `read_records`).
+
+    Returns:
+        list of flat dicts sorted by study, entry, fraction, beta and seed; losses are named
+        `train_loss`, `val_reconstruction_loss`, ... and metrics by their own names.
+
+    Example:
+        >>> records_table([{"study": "shapes", "entry": "fc", "beta": 1.0, "seed": 0,
+        ...                 "metrics": {"mig": 0.1}}])[0]["mig"]
+        0.1
+    """
+    rows = []
+    for record in records:
+        row = {key: record.get(key) for key in _LEADING_COLUMNS}
+        losses = record.get("losses") or {}
+        for split, prefix in (("train", "train_"), ("validation", "val_")):
+            for name in _LOSS_NAMES:
+                row[prefix + name] = (losses.get(split) or {}).get(name)
+        row.update(record.get("metrics") or {})
+        rows.append(row)
+    return sorted(rows, key=lambda row: (row["study"], row["entry"], row["fraction"] or 0.0,
+                                         row["beta"], row["seed"]))
+
+
+def _columns(rows):
+    columns = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    return columns
+
+
+def write_csv(rows, path):
+    """Writes table rows (from `records_table`) to a CSV file; returns its path."""
+    columns = _columns(rows)
+    text_rows = [{key: "" if row.get(key) is None else row[key] for key in columns}
+                 for row in rows]
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(text_rows)
+    return path
+
+
+def format_table(rows):
+    """Returns the rows as one aligned text table (numbers to 4 significant digits)."""
+    if not rows:
+        return "(no finished trials)"
+    columns = _columns(rows)
+
+    def text(value):
+        if value is None:
+            return "-"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    cells = [[text(row.get(key)) for key in columns] for row in rows]
+    widths = [max(len(key), *(len(line[i]) for line in cells)) for i, key in enumerate(columns)]
+    lines = ["  ".join(key.ljust(width) for key, width in zip(columns, widths))]
+    lines += ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells]
+    return "\n".join(lines)

@@ -1,0 +1,262 @@
+"""Tests of `bvae_tf.reports`: a results directory written by hand, reported on.
+
+Records are the report's input, so the tests write them (2 shapes entries x 2 betas x 2
+seeds, MNIST with 2 training fractions) together with real, untrained saved models for the
+fc and mnist_fc trials shown; the conv trials have no saved model and must be skipped.
+"""
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bvae_tf import cli, profiles, results
+from bvae_tf.reports import summarize, write_report
+
+SHAPES_ENTRIES = ("fc", "conv")
+SHAPES_BETAS = (0.0, 4.0)
+MNIST_FRACTIONS = (0.1, 0.3)
+MNIST_BETAS = (0.0, 1.0)
+SEEDS = (0, 1)
+MODEL_TRIALS = ("fc-beta0.0-seed0", "fc-beta4.0-seed0",
+                "mnist_fc-frac0.3-beta0.0-seed0", "mnist_fc-frac0.3-beta1.0-seed0")
+
+
+def _record(study, entry, beta, seed, fraction, random_state):
+    name = results.trial_name(entry, beta, seed, fraction)
+    validation = {"loss": 100.0 + random_state.rand(),
+                  "reconstruction_loss": 90.0 + 10 * random_state.rand(),
+                  "kl_loss": 5.0 + random_state.rand()}
+    if study == "shapes":
+        metrics = {"beta_vae": 0.3 + 0.1 * beta + 0.1 * random_state.rand(),
+                   "mig": 0.02 * beta + 0.05 * random_state.rand()}
+    else:
+        metrics = {"svm_accuracy": 0.8 - 0.1 * beta + 0.5 * fraction * random_state.rand()}
+    return {"study": study, "trial_name": name, "entry": entry, "beta": beta, "seed": seed,
+            "fraction": fraction, "config": {"max_epochs": 2, "train_fraction": 0.01},
+            "epochs": int(random_state.randint(1, 3)), "best_epoch": 1,
+            "losses": {"train": validation, "validation": validation}, "metrics": metrics,
+            "model_path": f"models/{study}/{name}/model.keras"}
+
+
+def _write_records(directory, studies=("shapes", "mnist")):
+    random_state = np.random.RandomState(0)
+    profile = profiles.Profile(name="test", shapes_entries=SHAPES_ENTRIES,
+                               shapes_betas=SHAPES_BETAS, shapes_seeds=SEEDS, max_epochs=2,
+                               train_fraction=0.01, mnist_entries=("mnist_fc",),
+                               mnist_betas=MNIST_BETAS, mnist_fractions=MNIST_FRACTIONS,
+                               mnist_seeds=SEEDS, mnist_max_epochs=2)
+    results.check_config(directory, profile.to_config())
+    records = []
+    grids = {"shapes": [(entry, None) for entry in SHAPES_ENTRIES],
+             "mnist": [("mnist_fc", fraction) for fraction in MNIST_FRACTIONS]}
+    for study in studies:
+        betas = SHAPES_BETAS if study == "shapes" else MNIST_BETAS
+        for entry, fraction in grids[study]:
+            for beta in betas:
+                for seed in SEEDS:
+                    records.append(_record(study, entry, beta, seed, fraction, random_state))
+                    results.write_record(directory, records[-1])
+    return records
+
+
+def _save_models(directory):
+    """Saves real untrained models: a tiny shapes BetaVAE and the zoo's mnist_fc."""
+    from bvae_tf import zoo
+    from bvae_tf.models import BetaVAE
+
+    shapes_model = BetaVAE(architecture="fc", latent_dim=4, encoder_units=(32,),
+                           decoder_units=(32,), seed=0)
+    mnist_model = zoo.mnist_fc(latent_dim=3, seed=0)
+    for name in MODEL_TRIALS:
+        study = "mnist" if name.startswith("mnist") else "shapes"
+        path = directory / "models" / study / name / "model.keras"
+        path.parent.mkdir(parents=True)
+        (mnist_model if study == "mnist" else shapes_model).save(path)
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    _write_records(directory)
+    _save_models(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def report(results_dir, shapes_cache_dir, shapes_data, mnist_npz):
+    del shapes_data  # builds the shapes cache in shapes_cache_dir
+    return write_report(results_dir, shapes_cache_dir=shapes_cache_dir, mnist_path=mnist_npz)
+
+
+def _png_size(path):
+    with Image.open(path) as image:
+        image.load()
+        return image.size
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_report_written_in_default_folder(report, results_dir):
+    assert report == results_dir / "report" / "report.md"
+    assert report.is_file()
+
+
+def test_figures_decode_with_sensible_sizes(report):
+    width, height = _png_size(report.parent / "figure1.png")
+    assert width >= 800 and 500 <= height <= 1200  # 2 panels wide, 2 rows (score and MIG)
+    width, height = _png_size(report.parent / "figure2.png")
+    assert 600 <= width <= 1000 and 300 <= height <= 600  # 1 panel
+
+
+@pytest.mark.parametrize("name", MODEL_TRIALS)
+def test_reconstructions_and_traversals_of_saved_models(report, name):
+    width, height = _png_size(report.parent / f"reconstructions-{name}.png")
+    assert width > 2 * height > 0  # 2 rows of 10 images
+    width, height = _png_size(report.parent / f"traversals-{name}.png")
+    latent_dim = 3 if name.startswith("mnist") else 4
+    assert width > height > 0 and height >= latent_dim * 60  # one row per latent, 9 columns
+
+
+def test_trials_without_saved_model_are_skipped_and_said(report):
+    text = report.read_text(encoding="utf-8")
+    for name in ("conv-beta0.0-seed0", "conv-beta4.0-seed0"):
+        assert f"{name}: no saved model" in text
+        assert not (report.parent / f"traversals-{name}.png").exists()
+
+
+def _expected_summary(records, keys, column):
+    """numpy's mean and std over seeds of `metrics[column]` per group of `keys`."""
+    groups = {}
+    for record in records:
+        key = tuple(record[name] for name in keys)
+        groups.setdefault(key, []).append(record["metrics"][column])
+    return {key: (np.mean(values), np.std(values), len(values)) for key, values in groups.items()}
+
+
+def test_summary_tables_equal_numpy_mean_and_std(report, results_dir):
+    records = results.read_records(results_dir)
+    for study, keys, column in (("shapes", ("entry", "beta"), "beta_vae"),
+                                ("shapes", ("entry", "beta"), "mig"),
+                                ("mnist", ("entry", "fraction", "beta"), "svm_accuracy")):
+        own = [record for record in records if record["study"] == study]
+        expected = _expected_summary(own, keys, column)
+        rows = _read_csv(report.parent / f"{study}_summary.csv")
+        assert len(rows) == len(expected)
+        for row in rows:
+            key = tuple(row[name] if name == "entry" else float(row[name]) for name in keys)
+            mean, std, count = expected[key]
+            assert int(row["seeds"]) == count == len(SEEDS)
+            np.testing.assert_allclose(float(row[f"{column}_mean"]), mean, rtol=1e-12)
+            np.testing.assert_allclose(float(row[f"{column}_std"]), std, rtol=1e-12)
+            assert std > 0
+
+
+def test_summarize_matches_numpy_on_table_rows(results_dir):
+    records = results.read_records(results_dir, "shapes")
+    summary = summarize(results.records_table(records), "shapes")
+    line = summary[0]  # zoo order: fc first, then beta 0
+    values = [r["losses"]["validation"]["reconstruction_loss"] for r in records
+              if r["entry"] == "fc" and r["beta"] == 0.0]
+    assert (line["entry"], line["beta"]) == ("fc", 0.0)
+    assert line["val_reconstruction_loss_mean"] == pytest.approx(np.mean(values))
+    assert line["val_reconstruction_loss_std"] == pytest.approx(np.std(values))
+    assert [line["entry"] for line in summary] == ["fc", "fc", "conv", "conv"]
+
+
+def test_record_tables_hold_every_number(report, results_dir):
+    records = results.read_records(results_dir, "mnist")
+    rows = _read_csv(report.parent / "mnist.csv")
+    assert len(rows) == len(records) == 8
+    by_key = {(row["fraction"], row["beta"], row["seed"]): row for row in rows}
+    for record in records:
+        row = by_key[(str(record["fraction"]), str(record["beta"]), str(record["seed"]))]
+        assert float(row["svm_accuracy"]) == record["metrics"]["svm_accuracy"]
+        assert float(row["val_kl_loss"]) == record["losses"]["validation"]["kl_loss"]
+        assert int(row["epochs"]) == record["epochs"]
+
+
+def test_report_names_every_figure_and_holds_table_rows(report, results_dir):
+    text = report.read_text(encoding="utf-8")
+    for name in ("figure1.png", "figure2.png", *(f"{kind}-{trial}.png" for trial in
+                 MODEL_TRIALS for kind in ("reconstructions", "traversals"))):
+        assert f"]({name})" in text
+    for name in ("shapes.csv", "mnist.csv", "shapes_summary.csv", "mnist_summary.csv"):
+        assert f"[{name}]({name})" in text
+    records = results.read_records(results_dir, "shapes")
+    for (entry, beta), (mean, std, count) in _expected_summary(
+            records, ("entry", "beta"), "beta_vae").items():
+        assert f"| {entry} | {beta:g} | {count} | {mean:.3f} ± {std:.3f} |" in text
+    assert "Profile **test**" in text
+    assert "| trials | 8 finished of 8 planned | 520 |" in text
+    assert "| epoch cap | 2 | none (early stopping alone) |" in text
+    assert "| training data | 1% of the training split | 100% of the training split |" in text
+    assert f"bvae-tf report --results {results_dir} --out {report.parent}" in text
+
+
+def test_regenerating_gives_identical_tables(report, results_dir, tmp_path):
+    again = write_report(results_dir, tmp_path / "again", chosen=[])
+    for name in ("shapes.csv", "mnist.csv", "shapes_summary.csv", "mnist_summary.csv"):
+        assert (again.parent / name).read_bytes() == (report.parent / name).read_bytes()
+    tables = [text.split("## Reconstructions")[0].split("## Figure 1")[1]
+              for text in (report.read_text(), again.read_text())]
+    assert tables[0] == tables[1]
+
+
+def test_missing_study_is_skipped_and_said(tmp_path):
+    _write_records(tmp_path, studies=("shapes",))
+    report = write_report(tmp_path, tmp_path / "out", chosen=[])
+    text = report.read_text(encoding="utf-8")
+    assert "Figure 2 skipped: no mnist records" in text
+    assert "No mnist records." in text
+    assert not (report.parent / "figure2.png").exists()
+    assert not (report.parent / "mnist.csv").exists()
+    assert (report.parent / "figure1.png").is_file()
+
+
+def test_study_without_its_metric_skips_its_figure(tmp_path):
+    for record in _write_records(tmp_path, studies=("mnist",)):
+        record["metrics"] = {}
+        results.write_record(tmp_path, record)
+    text = write_report(tmp_path, chosen=[]).read_text(encoding="utf-8")
+    assert "Figure 2 skipped: the mnist records hold no svm_accuracy metric." in text
+    assert not (tmp_path / "report" / "figure2.png").exists()
+    assert (tmp_path / "report" / "mnist.csv").is_file()
+
+
+def test_missing_or_empty_results_dir_raise_value_error(tmp_path):
+    with pytest.raises(ValueError, match="No results directory at .*nowhere"):
+        write_report(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="No finished trials in"):
+        write_report(tmp_path)
+    (tmp_path / "records" / "shapes").mkdir(parents=True)
+    with pytest.raises(ValueError, match="No finished trials in"):
+        write_report(tmp_path)
+
+
+def test_chosen_trials_are_checked_before_writing(results_dir, tmp_path):
+    with pytest.raises(ValueError, match="No record for the chosen trials.*fc-beta9.0"):
+        write_report(results_dir, tmp_path / "out", chosen=["fc-beta9.0-seed0"])
+    with pytest.raises(ValueError, match="No saved model .*conv-beta0.0-seed0"):
+        write_report(results_dir, tmp_path / "out", chosen="conv-beta0.0-seed0")
+    assert not (tmp_path / "out").exists()
+
+
+def test_corrupted_config_raises_value_error(tmp_path):
+    _write_records(tmp_path, studies=("mnist",))
+    (tmp_path / "config.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ValueError, match="Corrupted .*config.json"):
+        write_report(tmp_path, chosen=[])
+
+
+def test_cli_report(tmp_path, capsys):
+    _write_records(tmp_path, studies=("shapes",))  # no saved models: no images to draw
+    assert cli.main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "r")]) == 0
+    assert f"wrote {tmp_path / 'r' / 'report.md'}" in capsys.readouterr().out
+    assert (tmp_path / "r" / "figure1.png").is_file()
+    assert cli.main(["report", "--results", str(tmp_path / "nowhere")]) == 2
+    assert "No results directory" in capsys.readouterr().err

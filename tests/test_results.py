@@ -1,0 +1,136 @@
+"""Tests of bvae_tf.results: atomic records, the configuration check and the flat table."""
+
+import csv
+import json
+import os
+
+import pytest
+
+from bvae_tf import results
+
+
+def make_record(entry="fc", beta=1.0, seed=0, study="shapes", fraction=None, metric=0.5):
+    name = results.trial_name(entry, beta, seed, fraction)
+    return {
+        "study": study, "trial_name": name, "entry": entry, "beta": beta, "seed": seed,
+        "fraction": fraction, "epochs": 3, "best_epoch": 2,
+        "losses": {"train": {"loss": 10.0, "reconstruction_loss": 8.0, "kl_loss": 2.0},
+                   "validation": {"loss": 11.0, "reconstruction_loss": 9.0, "kl_loss": 2.0}},
+        "metrics": {"beta_vae": metric, "mig": metric / 10},
+    }  # fmt: skip
+
+
+def test_trial_names_follow_the_results_layout():
+    assert results.trial_name("conv_denoising", 4, 0) == "conv_denoising-beta4.0-seed0"
+    assert results.trial_name("fc", 0.6000000000000001, 3) == "fc-beta0.6-seed3"
+    assert results.trial_name("mnist_fc", 1.0, 0, 0.1) == "mnist_fc-frac0.1-beta1.0-seed0"
+
+
+def test_write_then_read_round_trips_and_leaves_no_temporary_file(tmp_path):
+    written = [make_record(beta=4.0), make_record(beta=0.0, seed=1),
+               make_record("mnist_fc", 1.0, 0, "mnist", 0.1)]
+    paths = [results.write_record(tmp_path, record) for record in written]
+    assert paths[0] == tmp_path / "records" / "shapes" / "fc-beta4.0-seed0.json"
+    assert paths[2] == tmp_path / "records" / "mnist" / "mnist_fc-frac0.1-beta1.0-seed0.json"
+    read = results.read_records(tmp_path)
+    assert [record["trial_name"] for record in read] == [
+        "fc-beta0.0-seed1", "fc-beta4.0-seed0", "mnist_fc-frac0.1-beta1.0-seed0"]
+    assert read[1] == written[0]
+    assert [r["trial_name"] for r in results.read_records(tmp_path, study="mnist")] == [
+        "mnist_fc-frac0.1-beta1.0-seed0"]
+    assert results.record_exists(tmp_path, "shapes", "fc-beta4.0-seed0")
+    assert not results.record_exists(tmp_path, "shapes", "fc-beta4.0-seed1")
+    leftovers = [path.name for path in tmp_path.rglob("*") if path.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_a_failed_write_keeps_the_previous_record(tmp_path, monkeypatch):
+    results.write_record(tmp_path, make_record(metric=0.25))
+
+    def broken_replace(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        results.write_record(tmp_path, make_record(metric=0.75))
+    monkeypatch.undo()
+    (record,) = results.read_records(tmp_path)
+    assert record["metrics"]["beta_vae"] == 0.25
+    assert list((tmp_path / "records" / "shapes").iterdir()) == [
+        tmp_path / "records" / "shapes" / "fc-beta1.0-seed0.json"]
+
+
+def test_a_record_without_required_keys_is_refused(tmp_path):
+    record = make_record()
+    del record["seed"]
+    with pytest.raises(ValueError, match="seed"):
+        results.write_record(tmp_path, record)
+    with pytest.raises(ValueError, match="Unknown study"):
+        results.write_record(tmp_path, {**make_record(), "study": "cifar"})
+
+
+def test_a_truncated_record_is_reported_with_its_path(tmp_path):
+    path = results.write_record(tmp_path, make_record())
+    path.write_text(path.read_text()[:40])
+    with pytest.raises(ValueError, match=r"Corrupted record .*fc-beta1.0-seed0.json"):
+        results.read_records(tmp_path)
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="Invalid record"):
+        results.read_records(tmp_path)
+
+
+def test_temporary_files_of_an_interrupted_write_are_ignored(tmp_path):
+    results.write_record(tmp_path, make_record())
+    (tmp_path / "records" / "shapes" / ".fc-beta4.0-seed0.json.abc.tmp").write_text('{"stu')
+    assert len(results.read_records(tmp_path)) == 1
+
+
+def test_reading_a_missing_directory_says_so_and_a_fresh_one_is_empty(tmp_path):
+    with pytest.raises(FileNotFoundError, match="bvae-tf sweep"):
+        results.read_records(tmp_path / "nowhere")
+    assert results.read_records(tmp_path) == []
+    with pytest.raises(ValueError, match="Unknown study"):
+        results.read_records(tmp_path, study="cifar")
+
+
+def test_check_config_writes_once_then_names_the_differing_keys(tmp_path):
+    config = {"profile": {"name": "quick", "max_epochs": 2, "betas": [0.0, 1.0]}, "seed": 0}
+    path = results.check_config(tmp_path, config)
+    assert json.loads(path.read_text()) == config
+    assert results.check_config(tmp_path, json.loads(json.dumps(config))) == path
+    changed = {"profile": {"name": "quick", "max_epochs": 5, "betas": [0.0, 1.0]}, "seed": 0}
+    with pytest.raises(ValueError, match=r"\['profile.max_epochs'\].*new results directory"):
+        results.check_config(tmp_path, changed)
+    with pytest.raises(ValueError, match="extra"):
+        results.check_config(tmp_path, {**config, "extra": 1})
+    assert json.loads(path.read_text()) == config
+
+
+def test_records_table_is_flat_sorted_and_has_every_metric():
+    records = [make_record(beta=4.0, metric=0.9), make_record(beta=0.0, metric=0.4),
+               make_record("mnist_fc", 1.0, 0, "mnist", 0.1)]
+    records[2]["metrics"] = {"svm_accuracy": 0.8}
+    rows = results.records_table(records)
+    assert [(row["study"], row["beta"]) for row in rows] == [
+        ("mnist", 1.0), ("shapes", 0.0), ("shapes", 4.0)]
+    assert rows[2]["beta_vae"] == 0.9 and rows[2]["mig"] == pytest.approx(0.09)
+    assert rows[2]["val_reconstruction_loss"] == 9.0 and rows[2]["train_kl_loss"] == 2.0
+    assert rows[0]["svm_accuracy"] == 0.8 and rows[0]["fraction"] == 0.1
+    assert list(rows[1])[:7] == ["study", "entry", "fraction", "beta", "seed", "epochs",
+                                 "best_epoch"]
+
+
+def test_csv_and_text_table_hold_every_row_and_column(tmp_path):
+    records = [make_record(beta=4.0), make_record("mnist_fc", 1.0, 0, "mnist", 0.1)]
+    records[1]["metrics"] = {"svm_accuracy": 0.8}
+    rows = results.records_table(records)
+    path = results.write_csv(rows, tmp_path / "out" / "table.csv")
+    with path.open() as file:
+        read = list(csv.DictReader(file))
+    assert [(row["study"], row["beta"]) for row in read] == [("mnist", "1.0"), ("shapes", "4.0")]
+    assert read[0]["svm_accuracy"] == "0.8" and read[0]["beta_vae"] == ""
+    assert float(read[1]["beta_vae"]) == 0.5
+    lines = results.format_table(rows).splitlines()
+    assert len(lines) == 3 and len({len(line) for line in lines}) == 1
+    assert lines[0].split()[:4] == ["study", "entry", "fraction", "beta"]
+    assert results.format_table([]) == "(no finished trials)"

@@ -1,0 +1,124 @@
+"""The training protocol: early stopping semantics, best weights, NaN, logs, acceptance."""
+
+import csv
+
+import helpers
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bvae_tf import training, zoo
+from bvae_tf.experiments import pipelines
+
+
+def _linear_model(learning_rate):
+    """y = w x + b from zero, trained by SGD on the MSE (eager: a few ops per step)."""
+    model = keras.Sequential([keras.Input((1,)),
+                              keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse", run_eagerly=True)
+    return model
+
+
+def _pairs(x, y):
+    return tf.data.Dataset.from_tensor_slices((np.float32([[x]]), np.float32([[y]]))).batch(1)
+
+
+@pytest.mark.parametrize("patience", [0, 1, 5])
+def test_patience_stops_after_patience_plus_one_epochs_without_improvement(patience):
+    # Learning rate 0: val_loss never improves after the first epoch, which sets the best.
+    history = training.fit(_linear_model(0.0), _pairs(1, 1), _pairs(1, 1), patience=patience,
+                           verbose=0)
+    assert len(history.history["loss"]) == 1 + patience + 1
+
+
+def test_best_weights_are_restored_also_at_the_epoch_cap():
+    # Training pulls the output towards +1, validation wants -1: epoch 1 is the best.
+    model = _linear_model(0.1)
+    weights = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: weights.append(model.get_weights()))
+    history = training.fit(model, _pairs(1, 1), _pairs(1, -1), max_epochs=4, verbose=0,
+                           callbacks=[record])
+    validation = history.history["val_loss"]
+    assert len(validation) == 4 and validation == sorted(validation)  # worse every epoch
+    for actual, expected in zip(model.get_weights(), weights[0]):
+        np.testing.assert_array_equal(actual, expected)
+    assert not np.array_equal(weights[0][0], weights[-1][0])
+
+
+def test_no_epoch_cap_unless_max_epochs():
+    seen = []
+    spy = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: seen.append(spy.params))
+    training.fit(_linear_model(0.0), _pairs(1, 1), _pairs(1, 1), patience=0, verbose=0,
+                 callbacks=[spy])
+    training.fit(_linear_model(0.0), _pairs(1, 1), _pairs(1, 1), max_epochs=3, verbose=0,
+                 callbacks=[spy])
+    assert [params["epochs"] for params in seen] == [training.NO_EPOCH_CAP, 3]
+
+
+@pytest.mark.parametrize("max_epochs, patience", [(0, 5), (2.5, 5), (None, -1)])
+def test_invalid_arguments(max_epochs, patience):
+    with pytest.raises(ValueError, match="must be"):
+        training.fit(_linear_model(0.0), _pairs(1, 1), _pairs(1, 1), max_epochs=max_epochs,
+                     patience=patience)
+
+
+def test_nan_training_loss_raises():
+    images = helpers.binary_images(8, (16, 16, 1))
+    poisoned = images.copy()
+    poisoned[3, 5, 5, 0] = np.nan
+    data = tf.data.Dataset.from_tensors((poisoned, images))
+    with pytest.raises(training.NaNLossError, match=r"loss became nan at batch 0 of epoch 1"):
+        training.fit(helpers.tiny_model("fc"), data, data, verbose=0)
+
+
+def test_nan_validation_loss_raises():
+    images = helpers.binary_images(8, (16, 16, 1))
+    poisoned = np.full_like(images, np.nan)
+    with pytest.raises(training.NaNLossError, match="val_loss became nan .* epoch 1"):
+        training.fit(helpers.tiny_model("fc"), tf.data.Dataset.from_tensors((images, images)),
+                     tf.data.Dataset.from_tensors((poisoned, images)), verbose=0)
+
+
+def test_infinite_validation_loss_is_no_error_but_infinite_training_loss_is():
+    callback = training.RaiseOnNaNLoss()
+    callback.on_epoch_end(0, {"loss": 1.0, "val_loss": float("inf")})
+    with pytest.raises(training.NaNLossError, match="loss became inf at batch 2 of epoch 1"):
+        callback.on_train_batch_end(2, {"loss": float("inf")})
+
+
+def test_logs_go_to_log_dir(tmp_path):
+    images = helpers.binary_images(8, (16, 16, 1))
+    data = tf.data.Dataset.from_tensors((images, images))
+    training.fit(helpers.tiny_model("fc"), data, data, max_epochs=2, log_dir=tmp_path / "logs",
+                 verbose=0)
+    with open(tmp_path / "logs" / "training.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    assert {"loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
+            "val_kl_loss"} <= set(rows[0])
+    for split in ("train", "validation"):
+        assert list((tmp_path / "logs" / split).glob("events.out.tfevents.*"))
+
+
+def _train(data, entry, beta, learning_rate=None):
+    model = zoo.get(entry)(beta=beta, seed=0, jit_compile=False,
+                           **({} if learning_rate is None else {"learning_rate": learning_rate}))
+    train, validation = pipelines.make_datasets(
+        data, entry, seed=0, train_fraction=0.02, batch_size=100, validation_size=1000)
+    start = model.evaluate(validation, verbose=0, return_dict=True)
+    history = training.fit(model, train, validation, max_epochs=4, verbose=0)
+    return start, {key: values[-1] for key, values in history.history.items()}
+
+
+@pytest.mark.slow
+def test_acceptance_on_the_shapes_pipeline(shapes_data):
+    """FC and conv learn to reconstruct; beta = 4 ends with a lower KL than beta = 0."""
+    for entry in ("fc", "conv"):
+        start, end = _train(shapes_data, entry, beta=1.0)
+        assert end["reconstruction_loss"] < 0.3 * start["reconstruction_loss"], (entry, end)
+        assert end["val_reconstruction_loss"] < 0.3 * start["reconstruction_loss"], (entry, end)
+    _, beta_zero = _train(shapes_data, "fc", beta=0.0, learning_rate=1e-3)
+    _, beta_four = _train(shapes_data, "fc", beta=4.0, learning_rate=1e-3)
+    assert beta_four["val_kl_loss"] < 0.5 * beta_zero["val_kl_loss"], (beta_zero, beta_four)

@@ -1,0 +1,320 @@
+"""Tests of bvae_tf.tuning: grid sweeps with keras-tuner, resume, failures and errors.
+
+The fast tests replace the experiment (`bvae_tf.experiments.shapes.run_trial`) by a stub
+that returns a record, so they check the sweep machinery alone; the slow tests train real
+tiny models, in subprocesses for the chief/worker and SIGKILL cases.
+"""
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import keras_tuner
+import pytest
+
+from bvae_tf import cli, profiles, results, tuning
+from bvae_tf.data import mnist as mnist_data
+from bvae_tf.data import shapes as shapes_data
+from bvae_tf.experiments import mnist as mnist_experiment
+from bvae_tf.experiments import shapes as shapes_experiment
+
+DATA = object()  # what the stubbed loaders return
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def small_profile(**changes):
+    fields = {"name": "test", "shapes_entries": ("fc",), "shapes_betas": (0.0, 4.0),
+              "shapes_seeds": (0, 1), "max_epochs": 1}
+    return profiles.Profile(**{**fields, **changes})
+
+
+def stub_record(entry, beta, seed, fraction=None, study="shapes"):
+    name = results.trial_name(entry, beta, seed, fraction)
+    return {"study": study, "trial_name": name, "entry": entry, "beta": beta, "seed": seed,
+            "fraction": fraction, "config": {"max_epochs": 1},
+            "losses": {"validation": {"reconstruction_loss": 100.0 - 10 * beta + seed,
+                                      "loss": 1000.0 + beta, "kl_loss": 5.0}},
+            "metrics": {"beta_vae": 0.5}}
+
+
+@pytest.fixture
+def experiment(monkeypatch):
+    """Stubs the shapes experiment and data; `experiment.calls` lists (entry, beta, seed)."""
+    calls = []
+    failures = {}
+
+    def run_trial(entry, beta, seed, data, results_dir, profile, verbose=0):
+        assert data is DATA and isinstance(profile, profiles.Profile)
+        calls.append((entry, beta, seed))
+        if (entry, beta, seed) in failures:
+            raise failures[(entry, beta, seed)]
+        return stub_record(entry, beta, seed)
+
+    monkeypatch.setattr(shapes_experiment, "run_trial", run_trial)
+    monkeypatch.setattr(shapes_data, "load", lambda cache_dir=None, seed=0: DATA)
+    run_trial.calls, run_trial.failures = calls, failures
+    return run_trial
+
+
+def trial_files(results_dir, project="shapes-fc"):
+    """(status, values) of every keras-tuner trial of a project, sorted by values."""
+    found = []
+    for path in (pathlib.Path(results_dir) / "tuner" / project).glob("trial_*/trial.json"):
+        state = json.loads(path.read_text())
+        found.append((state["status"], state["hyperparameters"]["values"], state["score"]))
+    return sorted(found, key=lambda item: (item[1]["seed"], item[1]["beta"]))
+
+
+def test_local_sweep_runs_every_trial_once_and_a_rerun_runs_nothing(tmp_path, experiment):
+    profile = small_profile(shapes_entries=("fc", "conv"))
+    summary = tuning.run_sweep(profile, "shapes", tmp_path, verbose=0)
+    assert summary == {"total": 8, "completed": 8, "missing": []}
+    assert experiment.calls[:4] == [("fc", 0.0, 0), ("fc", 4.0, 0), ("fc", 0.0, 1),
+                                    ("fc", 4.0, 1)]
+    assert sorted(experiment.calls[4:]) == sorted(("conv", b, s) for b in (0.0, 4.0)
+                                                  for s in (0, 1))
+    record = results.load_record(results.record_path(tmp_path, "shapes", "fc-beta4.0-seed1"))
+    assert record["worker"]["tuner_id"] == "tuner0"
+    assert record["config"] == {"max_epochs": 1, "profile": "test"}
+    trials = trial_files(tmp_path)
+    assert [status for status, _, _ in trials] == ["COMPLETED"] * 4
+    # The objective is the validation reconstruction loss, not the total loss.
+    assert {score for _, _, score in trials} == {100.0, 101.0, 60.0, 61.0}
+    assert tuning.run_sweep(profile, "shapes", tmp_path, verbose=0)["completed"] == 8
+    assert len(experiment.calls) == 8
+
+
+def test_a_trial_interrupted_while_running_is_rerun_once(tmp_path, experiment):
+    experiment.failures[("fc", 4.0, 0)] = KeyboardInterrupt()  # not caught, like a kill
+    with pytest.raises(KeyboardInterrupt):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    oracle_state = json.loads((tmp_path / "tuner" / "shapes-fc" / "oracle.json").read_text())
+    assert list(oracle_state["ongoing_trials"].values()) == ["0001"]  # saved as RUNNING
+    experiment.failures.clear()
+    summary = tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    assert summary["missing"] == []
+    assert experiment.calls == [("fc", 0.0, 0), ("fc", 4.0, 0), ("fc", 4.0, 0), ("fc", 0.0, 1),
+                                ("fc", 4.0, 1)]
+    assert [(status, values) for status, values, _ in trial_files(tmp_path)] == [
+        ("COMPLETED", {"seed": seed, "beta": beta}) for seed in (0, 1) for beta in (0.0, 4.0)]
+
+
+def test_a_failed_trial_is_reported_and_retried_by_a_rerun(tmp_path, experiment, capsys):
+    experiment.failures[("fc", 4.0, 0)] = RuntimeError("diverged")
+    summary = tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    assert summary == {"total": 4, "completed": 3, "missing": ["fc-beta4.0-seed0"]}
+    assert "trial fc-beta4.0-seed0 failed" in capsys.readouterr().err
+    experiment.failures.clear()
+    assert tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)["missing"] == []
+    assert experiment.calls[-1] == ("fc", 4.0, 0) and len(experiment.calls) == 5
+
+
+def test_mnist_sweep_enumerates_fractions(tmp_path, monkeypatch):
+    calls = []
+
+    def run_trial(entry, fraction, beta, seed, mnist, results_dir=None, max_epochs=None,
+                  batch_size=1000, verbose=0):
+        calls.append((entry, fraction, beta, seed, max_epochs, batch_size))
+        return stub_record(entry, beta, seed, fraction, study="mnist")
+
+    monkeypatch.setattr(mnist_experiment, "run_trial", run_trial)
+    monkeypatch.setattr(mnist_data, "load_mnist", lambda path=None: DATA)
+    profile = small_profile(mnist_entries=("mnist_conv",), mnist_betas=(1.0,),
+                            mnist_fractions=(0.1, 0.3), mnist_seeds=(2,), mnist_max_epochs=3)
+    summary = tuning.run_sweep(profile, "mnist", tmp_path, verbose=0)
+    assert summary["completed"] == 2
+    assert calls == [("mnist_conv", 0.1, 1.0, 2, 3, 1000), ("mnist_conv", 0.3, 1.0, 2, 3, 1000)]
+    assert [row["fraction"] for row in results.records_table(results.read_records(tmp_path))
+            ] == [0.1, 0.3]
+
+
+def test_bad_arguments_are_refused_before_any_trial(tmp_path, experiment):
+    with pytest.raises(ValueError, match=r"Unknown zoo entries \['vgg'\].*'conv_denoising'"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, entries=["vgg"])
+    with pytest.raises(ValueError, match="Empty grid: no seeds"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, seeds=[])
+    with pytest.raises(ValueError, match="Unknown role 'boss'"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, role="boss")
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, role="worker", oracle="8000")
+    assert experiment.calls == []
+
+
+def test_a_results_directory_refuses_a_different_configuration(tmp_path, experiment):
+    tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    with pytest.raises(ValueError, match=r"profile.max_epochs.*new results directory"):
+        tuning.run_sweep(small_profile(max_epochs=2), "shapes", tmp_path, verbose=0)
+    tuning.run_sweep(small_profile(), "shapes", tmp_path, betas=[4.0], verbose=0)
+    assert len(experiment.calls) == 4
+
+
+def test_a_corrupted_record_stops_the_sweep(tmp_path, experiment):
+    tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    path = results.record_path(tmp_path, "shapes", "fc-beta0.0-seed1")
+    path.write_text(path.read_text()[:30])
+    with pytest.raises(ValueError, match="Corrupted record .*fc-beta0.0-seed1.json"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    assert len(experiment.calls) == 4
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_worker_without_chief_times_out_with_a_message(tmp_path, capsys):
+    start = time.perf_counter()
+    code = cli.main(["sweep", "--role", "worker", "--oracle", f"127.0.0.1:{free_port()}",
+                     "--connect-timeout", "2", "--out", str(tmp_path), "--quiet"])
+    elapsed = time.perf_counter() - start
+    assert code == 3 and elapsed < 30
+    error = capsys.readouterr().err
+    assert "No keras-tuner chief answered at 127.0.0.1:" in error and "within 2 s" in error
+
+
+def test_hypermodel_declares_the_grid_and_builds_the_zoo_model():
+    hypermodel = tuning.BetaVAEHyperModel("mnist_fc", [0.0, 4.0], [3], fractions=[0.1])
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    assert [hp_.name for hp_ in hp.space] == ["seed", "fraction", "beta"]
+    assert [list(hp_.values) for hp_ in hp.space] == [[3], [0.1], [0.0, 4.0]]
+    hp.values["beta"] = 4.0
+    model = hypermodel.build(hp)
+    assert float(model.beta) == 4.0 and model.latent_dim == 16
+
+
+def test_cli_sweep_and_results(tmp_path, experiment, capsys):
+    out = tmp_path / "run"
+    code = cli.main(["sweep", "--profile", "quick", "--entries", "conv", "--betas", "0,4",
+                     "--seeds", "3", "--out", str(out), "--quiet"])
+    assert code == 0 and experiment.calls == [("conv", 0.0, 3), ("conv", 4.0, 3)]
+    assert "2 of 2 trials of the shapes sweep" in capsys.readouterr().out
+    assert cli.main(["results", str(out), "--csv", str(tmp_path / "t.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["study", "entry", "fraction", "beta", "seed"]
+    assert [line.split()[:4] for line in lines[1:3]] == [["shapes", "conv", "-", "0"],
+                                                         ["shapes", "conv", "-", "4"]]
+    assert len((tmp_path / "t.csv").read_text().splitlines()) == 3
+
+
+TINY_PROFILE = """
+from bvae_tf.profiles import Profile
+
+PROFILE = Profile(
+    name="tiny", shapes_entries=("fc",), shapes_betas=(0.0, 4.0), shapes_seeds=(0, 1),
+    max_epochs=1, train_fraction=0.002, validation_size=200, batch_size=100, jit_compile=False,
+    metrics=("beta_vae", "mig"),
+    metric_options={"beta_vae": {"num_train": 300, "num_validation": 100, "num_test": 100},
+                    "mig": {"num_train": 300}},
+)
+"""
+TINY_NAMES = ["fc-beta0.0-seed0", "fc-beta0.0-seed1", "fc-beta4.0-seed0", "fc-beta4.0-seed1"]
+
+
+@pytest.fixture
+def tiny_profile(tmp_path):
+    path = tmp_path / "tiny.py"
+    path.write_text(TINY_PROFILE)
+    return path
+
+
+def sweep_command(profile_path, out, cache_dir, *extra):
+    return [sys.executable, "-m", "bvae_tf.cli", "sweep", "--profile", str(profile_path),
+            "--out", str(out), "--cache-dir", str(cache_dir), "--quiet", *extra]
+
+
+def start(command):
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process, timeout=900):
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return output
+
+
+@pytest.mark.slow
+def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_dir, capsys):
+    from bvae_tf import export
+
+    out = tmp_path / "results"
+    summary = tuning.run_sweep(str(tiny_profile), "shapes", out, cache_dir=shapes_cache_dir,
+                               verbose=0)
+    assert summary == {"total": 4, "completed": 4, "missing": []}
+    records = results.read_records(out)
+    assert [record["trial_name"] for record in records] == TINY_NAMES
+    for record in records:
+        assert (record["epochs"], record["best_epoch"], record["fraction"]) == (1, 1, None)
+        assert 0.0 <= record["metrics"]["beta_vae"] <= 1.0 and 0.0 <= record["metrics"]["mig"]
+        assert record["losses"]["validation"]["reconstruction_loss"] > 0
+        assert record["config"]["train_fraction"] == 0.002 and record["versions"]["keras"]
+        assert (out / record["model_path"]).is_file()
+        assert (out / "models" / "shapes" / record["trial_name"] / "history.json").is_file()
+    encoder = export.load_encoder(out / records[0]["encoder_path"])
+    images = shapes_data.validation.images[:5, :, :, None].astype("float32")
+    assert encoder(images).shape == (5, 10)
+    assert cli.main(["results", str(out), "--csv", str(tmp_path / "table.csv")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 6  # header, 4 rows, "wrote ..."
+    assert len((tmp_path / "table.csv").read_text().splitlines()) == 5
+
+
+def assert_each_trial_ran_once(out):
+    records = results.read_records(out)
+    assert [record["trial_name"] for record in records] == TINY_NAMES
+    trials = trial_files(out)
+    assert [(status, values) for status, values, _ in trials] == [
+        ("COMPLETED", {"seed": seed, "beta": beta}) for seed in (0, 1) for beta in (0.0, 4.0)]
+    return records
+
+
+@pytest.mark.slow
+def test_a_chief_and_two_workers_share_the_grid(tmp_path, tiny_profile, shapes_data,
+                                                shapes_cache_dir):
+    out, address = tmp_path / "results", f"127.0.0.1:{free_port()}"
+    chief = start(sweep_command(tiny_profile, out, shapes_cache_dir, "--role", "chief",
+                                "--oracle", address))
+    workers = [start(sweep_command(tiny_profile, out, shapes_cache_dir, "--role", "worker",
+                                   "--oracle", address)) for _ in range(2)]
+    outputs = [finish(process) for process in [*workers, chief]]
+    assert [process.returncode for process in [*workers, chief]] == [0, 0, 0], outputs
+    assert "4 of 4 trials" in outputs[2]
+    records = assert_each_trial_ran_once(out)
+    pids = [record["worker"]["pid"] for record in records]
+    assert set(pids) == {worker.pid for worker in workers}  # both workers trained models
+    assert {record["worker"]["tuner_id"] for record in records} == {
+        f"tuner-{socket.gethostname()}-{worker.pid}" for worker in workers}
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_mid_trial_resumes_and_runs_each_trial_once(tmp_path, tiny_profile,
+                                                                    shapes_data,
+                                                                    shapes_cache_dir):
+    out = tmp_path / "results"
+    command = sweep_command(tiny_profile, out, shapes_cache_dir)
+    first = start(command)
+    second_logs = out / "models" / "shapes" / TINY_NAMES[2] / "logs"  # second trial to run
+    deadline = time.monotonic() + 600
+    while not second_logs.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert first.poll() is None, finish(first)
+    first.send_signal(signal.SIGKILL)
+    finish(first)
+    assert [record["trial_name"] for record in results.read_records(out)] == [TINY_NAMES[0]]
+    second = start(command)
+    output = finish(second)
+    assert second.returncode == 0, output
+    records = assert_each_trial_ran_once(out)
+    assert {record["trial_name"]: record["worker"]["pid"] for record in records} == {
+        name: first.pid if name == TINY_NAMES[0] else second.pid for name in TINY_NAMES}

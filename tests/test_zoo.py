@@ -1,0 +1,107 @@
+"""Every zoo entry: the paper's sizes, its defaults, one step, and both round trips."""
+
+import helpers
+import keras
+import numpy as np
+import pytest
+
+from bvae_tf import zoo
+from bvae_tf.models import BetaVAE
+
+
+def _bn(units):
+    return 2 * units  # batch norm: gamma and beta (moving statistics are not trainable)
+
+
+def _dense(fan_in, units, bias=False):
+    return fan_in * units + (units if bias else 0)
+
+
+def _conv(fan_in_channels, filters, bias=False):
+    return 3 * 3 * fan_in_channels * filters + (filters if bias else 0)  # 3x3 kernels
+
+
+def _heads(fan_in, latent):
+    return 2 * _dense(fan_in, latent, bias=True)  # z_mean and z_log_var, with biases
+
+
+# Trainable parameters from the layer sizes of DESIGN.md section 2 (hidden layers have no
+# bias and are followed by batch norm; code heads and output layers have biases).
+EXPECTED_TRAINABLE = {
+    # 4096 -> 1200 -> 1200 -> 2 x 10; 10 -> 1200 -> 1200 -> 1200 -> 4096.
+    "fc": (_dense(4096, 1200) + _bn(1200) + _dense(1200, 1200) + _bn(1200) + _heads(1200, 10)
+           + _dense(10, 1200) + _bn(1200) + 2 * (_dense(1200, 1200) + _bn(1200))
+           + _dense(1200, 4096, bias=True)),
+    # conv 16 -> conv 32 -> flatten 16*16*32 -> 1024 -> 2 x 10;
+    # 10 -> 1024 -> 8*8*64 -> convT 16 -> convT 4 -> convT 1 (with bias).
+    "conv": (_conv(1, 16) + _bn(16) + _conv(16, 32) + _bn(32)
+             + _dense(16 * 16 * 32, 1024) + _bn(1024) + _heads(1024, 10)
+             + _dense(10, 1024) + _bn(1024) + _dense(1024, 8 * 8 * 64) + _bn(8 * 8 * 64)
+             + _conv(64, 16) + _bn(16) + _conv(16, 4) + _bn(4) + _conv(4, 1, bias=True)),
+    # 784 -> 512 -> 512 -> 2 x 16; 16 -> 512 -> 512 -> 512 -> 784.
+    "mnist_fc": (_dense(784, 512) + _bn(512) + _dense(512, 512) + _bn(512) + _heads(512, 16)
+                 + _dense(16, 512) + _bn(512) + 2 * (_dense(512, 512) + _bn(512))
+                 + _dense(512, 784, bias=True)),
+    # conv 8 -> conv 16 -> flatten 7*7*16 -> 512 -> 2 x 16;
+    # 16 -> 512 -> 7*7*16 -> convT 8 -> convT 4 -> convT 1 (stride 1, with bias).
+    "mnist_conv": (_conv(1, 8) + _bn(8) + _conv(8, 16) + _bn(16)
+                   + _dense(7 * 7 * 16, 512) + _bn(512) + _heads(512, 16)
+                   + _dense(16, 512) + _bn(512) + _dense(512, 7 * 7 * 16) + _bn(7 * 7 * 16)
+                   + _conv(16, 8) + _bn(8) + _conv(8, 4) + _bn(4) + _conv(4, 1, bias=True)),
+}
+EXPECTED_TRAINABLE["fc_denoising"] = EXPECTED_TRAINABLE["fc"]
+EXPECTED_TRAINABLE["conv_denoising"] = EXPECTED_TRAINABLE["conv"]
+
+
+@pytest.mark.parametrize("name", zoo.NAMES)
+def test_entry_has_the_paper_sizes_and_round_trips(name, tmp_path):
+    model = zoo.get(name)(beta=2.0, seed=0)
+    assert isinstance(model, BetaVAE) and type(model) is BetaVAE  # entries never subclass
+    assert helpers.trainable_count(model) == EXPECTED_TRAINABLE[name]
+    images = helpers.binary_images(4, model.image_shape)
+    helpers.check_config_round_trip(model)
+    helpers.check_saved_model_round_trip(model, images, tmp_path / f"{name}.keras")
+    model.run_eagerly = True  # one step; the traced step is tested on small models
+    noisy = np.where(np.random.default_rng(1).random(images.shape) < 0.1, 1 - images, images)
+    helpers.check_one_step_fit(model, noisy if model.denoising else images, images)
+
+
+@pytest.mark.parametrize(
+    "name, dataset, image_shape, latent_dim, denoising",
+    [("fc", "shapes", (64, 64, 1), 10, False), ("conv", "shapes", (64, 64, 1), 10, False),
+     ("fc_denoising", "shapes", (64, 64, 1), 10, True),
+     ("conv_denoising", "shapes", (64, 64, 1), 10, True),
+     ("mnist_fc", "mnist", (28, 28, 1), 16, False),
+     ("mnist_conv", "mnist", (28, 28, 1), 16, False)],
+)
+def test_entry_defaults(name, dataset, image_shape, latent_dim, denoising):
+    model = zoo.get(name)()
+    assert zoo.dataset_of(name) == dataset and zoo.is_denoising(name) == denoising
+    assert (model.image_shape, model.latent_dim, model.denoising) == (
+        image_shape, latent_dim, denoising)
+    assert (model.beta, model.seed) == (1.0, 0)
+    assert (model.encoder_activation, model.decoder_activation) == ("relu", "tanh")
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert float(optimizer.learning_rate) == pytest.approx(1e-3)
+    assert optimizer.epsilon == 1e-8  # tf.train.AdamOptimizer's, as the authors'
+    assert model.jit_compile == zoo.XLA_BY_ARCHITECTURE[model.architecture]
+
+
+@pytest.mark.parametrize("name, rate", [("fc", 3e-5), ("conv_denoising", 3e-5),
+                                        ("mnist_fc", 1e-3), ("mnist_conv", 1e-3)])
+def test_auto_learning_rate_at_beta_zero(name, rate):
+    model = zoo.get(name)(beta=0.0)
+    assert float(model.optimizer.learning_rate) == pytest.approx(rate)
+    model = zoo.get(name)(beta=0.0, learning_rate=0.01, jit_compile=False, latent_dim=4)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert (model.jit_compile, model.latent_dim) == (False, 4)
+
+
+def test_names_and_unknown_entries():
+    assert zoo.NAMES == ("fc", "conv", "fc_denoising", "conv_denoising", "mnist_fc",
+                         "mnist_conv")
+    assert [zoo.get(name).__name__ for name in zoo.NAMES] == list(zoo.NAMES)
+    for call in (zoo.get, zoo.dataset_of, zoo.is_denoising):
+        with pytest.raises(ValueError, match="choose one of fc, conv, fc_denoising"):
+            call("vgg16")
