@@ -29,6 +29,7 @@ ROWS = {
     "factor_vae": ("factor_vae", {}),
     "mig": ("mig", {}),
     "dci": ("dci", {}),
+    "dci_10_trees": ("dci", {"n_estimators": 10}),
     "dci_random_forest": ("dci", {"importance_model": "random_forest"}),
     "sap": ("sap", {}),
 }

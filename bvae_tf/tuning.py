@@ -121,6 +121,13 @@ class SweepOracle(keras_tuner.oracles.GridSearchOracle):
     def save(self):
         results.atomic_write_json(self._get_oracle_fname(), self.get_state())
 
+    def reload(self):
+        # keras-tuner restores the saved search space; the grid of this run replaces it, so a
+        # resumed sweep may narrow or extend the grid (finished points are skipped anyway).
+        declared = self.hyperparameters
+        super().reload()
+        self.hyperparameters = declared
+
 
 class BetaSweepTuner(keras_tuner.GridSearch):
     """Grid search over beta x seed (x fraction) for one zoo entry of one study.
@@ -146,7 +153,9 @@ class BetaSweepTuner(keras_tuner.GridSearch):
         self.verbose = verbose
         self.on_trial_done = on_trial_done
         self._asked_without_trial = False
-        oracle = SweepOracle(is_done=self._is_done,
+        grid = keras_tuner.HyperParameters()
+        hypermodel.declare_hyperparameters(grid)
+        oracle = SweepOracle(is_done=self._is_done, hyperparameters=grid,
                              objective=keras_tuner.Objective(OBJECTIVE, direction="min"))
         keras_tuner.Tuner.__init__(self, oracle, hypermodel, **kwargs)
 
@@ -159,10 +168,8 @@ class BetaSweepTuner(keras_tuner.GridSearch):
         return results.record_exists(self.results_dir, self.study, self.trial_name(values))
 
     def _populate_initial_space(self):
-        # The grid is declared, never discovered: no model build needed (keras-tuner builds one).
-        hp = self.oracle.get_space()
-        self.hypermodel.declare_hyperparameters(hp)
-        self.oracle.update_space(hp)
+        # The grid is declared (given to the oracle), never discovered by building a model.
+        pass
 
     def run_trial(self, trial, data, **search_kwargs):
         values = trial.hyperparameters.values
@@ -241,7 +248,7 @@ def trial_names(grid):
 
 def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="127.0.0.1:8000",
               seed=0, verbose=1, betas=None, seeds=None, fractions=None, cache_dir=None,
-              mnist_path=None, connect_timeout=60.0):
+              mnist_path=None, connect_timeout=60.0, data=None):
     """Runs (or resumes) the sweep of one study: every grid point exactly once.
 
     Args:
@@ -257,6 +264,8 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
         cache_dir: shapes cache directory (None: `$BVAE_TF_CACHE` or the user cache).
         mnist_path: mnist.npz (None: `$BVAE_TF_MNIST` or the Keras cache).
         connect_timeout: seconds a worker waits for the chief (each connection and call).
+        data: the study's dataset if already loaded (`shapes.load(cache_dir, seed)` or
+            `load_mnist(mnist_path)`), else None to load it here.
 
     Returns:
         dict: `total` trials of the grid, `completed` (records present), `missing` (names of
@@ -279,7 +288,8 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
     with distributed.Progress(results_dir, study, names, enabled=verbose >= 1) as progress:
         if role == "worker":
             distributed.wait_for_chief(host, port, connect_timeout)
-        data = None if role == "chief" else _load_data(study, cache_dir, mnist_path, seed)
+        if data is None and role != "chief":
+            data = _load_data(study, cache_dir, mnist_path, seed)
         tuners = []
         for offset, entry in enumerate(grid["entries"]):
             with distributed.environment(role, host, port + offset):

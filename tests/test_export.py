@@ -44,6 +44,7 @@ def _finish(process):
     return stdout
 
 
+@pytest.mark.slow  # two fresh processes import TensorFlow: ~20 s of CPU
 def test_export_serves_from_tensorflow_alone(trained, tmp_path):
     """A fresh process with TensorFlow and NumPy only, and `saved_model_cli`, both read it."""
     model, images = trained

@@ -102,23 +102,31 @@ def test_logs_go_to_log_dir(tmp_path):
         assert list((tmp_path / "logs" / split).glob("events.out.tfevents.*"))
 
 
-def _train(data, entry, beta, learning_rate=None):
-    model = zoo.get(entry)(beta=beta, seed=0, jit_compile=False,
-                           **({} if learning_rate is None else {"learning_rate": learning_rate}))
+def _train(data, entry, beta, learning_rate, epochs):
+    model = zoo.get(entry)(beta=beta, seed=0, learning_rate=learning_rate, jit_compile=False)
     train, validation = pipelines.make_datasets(
         data, entry, seed=0, train_fraction=0.02, batch_size=100, validation_size=1000)
     start = model.evaluate(validation, verbose=0, return_dict=True)
-    history = training.fit(model, train, validation, max_epochs=4, verbose=0)
+    history = training.fit(model, train, validation, max_epochs=epochs, verbose=0)
     return start, {key: values[-1] for key, values in history.history.items()}
 
 
 @pytest.mark.slow
 def test_acceptance_on_the_shapes_pipeline(shapes_data):
-    """FC and conv learn to reconstruct; beta = 4 ends with a lower KL than beta = 0."""
-    for entry in ("fc", "conv"):
-        start, end = _train(shapes_data, entry, beta=1.0)
-        assert end["reconstruction_loss"] < 0.3 * start["reconstruction_loss"], (entry, end)
-        assert end["val_reconstruction_loss"] < 0.3 * start["reconstruction_loss"], (entry, end)
-    _, beta_zero = _train(shapes_data, "fc", beta=0.0, learning_rate=1e-3)
-    _, beta_four = _train(shapes_data, "fc", beta=4.0, learning_rate=1e-3)
-    assert beta_four["val_kl_loss"] < 0.5 * beta_zero["val_kl_loss"], (beta_zero, beta_four)
+    """FC and conv learn to reconstruct; beta = 4 ends with a lower KL than beta = 0.
+
+    3,738 training images (2%), batches of 100, 1,000 validation images. The conv decoder
+    learns the dark background through few parameters (the last transposed convolution
+    and the batch norm before it), about 1e-3 a step with Adam at the paper's rate: it
+    gets there in a test-sized budget at 1e-2 (its first validation may overflow while
+    batch norm's moving averages lag, which `training.fit` tolerates).
+    """
+    start, beta_zero = _train(shapes_data, "fc", beta=0.0, learning_rate=1e-3, epochs=3)
+    _, beta_four = _train(shapes_data, "fc", beta=4.0, learning_rate=1e-3, epochs=3)
+    for end in (beta_zero, beta_four):
+        assert end["reconstruction_loss"] < 0.15 * start["reconstruction_loss"], end
+        assert end["val_reconstruction_loss"] < 0.15 * start["reconstruction_loss"], end
+    assert beta_four["val_kl_loss"] < 0.2 * beta_zero["val_kl_loss"], (beta_zero, beta_four)
+    start, conv = _train(shapes_data, "conv", beta=1.0, learning_rate=1e-2, epochs=2)
+    assert conv["reconstruction_loss"] < 0.3 * start["reconstruction_loss"], conv
+    assert conv["val_reconstruction_loss"] < 0.3 * start["reconstruction_loss"], conv

@@ -104,6 +104,15 @@ def test_a_trial_interrupted_while_running_is_rerun_once(tmp_path, experiment):
         ("COMPLETED", {"seed": seed, "beta": beta}) for seed in (0, 1) for beta in (0.0, 4.0)]
 
 
+def test_keras_tuner_state_cut_short_by_a_kill_is_rebuilt(tmp_path, experiment, capsys):
+    tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    trial_json = tmp_path / "tuner" / "shapes-fc" / "trial_0001" / "trial.json"
+    trial_json.write_text(trial_json.read_text()[:25])  # keras-tuner writes it in place
+    summary = tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+    assert summary["completed"] == 4 and len(experiment.calls) == 4
+    assert "cannot be reloaded" in capsys.readouterr().err
+
+
 def test_a_failed_trial_is_reported_and_retried_by_a_rerun(tmp_path, experiment, capsys):
     experiment.failures[("fc", 4.0, 0)] = RuntimeError("diverged")
     summary = tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
@@ -145,12 +154,14 @@ def test_bad_arguments_are_refused_before_any_trial(tmp_path, experiment):
     assert experiment.calls == []
 
 
-def test_a_results_directory_refuses_a_different_configuration(tmp_path, experiment):
+def test_a_results_directory_refuses_a_different_configuration_not_a_new_grid(tmp_path, experiment):
     tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
     with pytest.raises(ValueError, match=r"profile.max_epochs.*new results directory"):
         tuning.run_sweep(small_profile(max_epochs=2), "shapes", tmp_path, verbose=0)
-    tuning.run_sweep(small_profile(), "shapes", tmp_path, betas=[4.0], verbose=0)
-    assert len(experiment.calls) == 4
+    # The same configuration may narrow or extend the grid: only new points run.
+    summary = tuning.run_sweep(small_profile(), "shapes", tmp_path, betas=[1.0, 4.0], verbose=0)
+    assert summary == {"total": 4, "completed": 4, "missing": []}
+    assert experiment.calls[4:] == [("fc", 1.0, 0), ("fc", 1.0, 1)]
 
 
 def test_a_corrupted_record_stops_the_sweep(tmp_path, experiment):
@@ -201,6 +212,11 @@ def test_cli_sweep_and_results(tmp_path, experiment, capsys):
     assert [line.split()[:4] for line in lines[1:3]] == [["shapes", "conv", "-", "0"],
                                                          ["shapes", "conv", "-", "4"]]
     assert len((tmp_path / "t.csv").read_text().splitlines()) == 3
+
+
+def test_the_shapes_trial_refuses_an_mnist_entry(tmp_path):
+    with pytest.raises(ValueError, match="experiments.mnist.run_trial"):
+        shapes_experiment.run_trial("mnist_fc", 1.0, 0, None, tmp_path, small_profile())
 
 
 TINY_PROFILE = """
@@ -262,9 +278,17 @@ def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_
         assert record["config"]["train_fraction"] == 0.002 and record["versions"]["keras"]
         assert (out / record["model_path"]).is_file()
         assert (out / "models" / "shapes" / record["trial_name"] / "history.json").is_file()
+    tuner = tuning.BetaSweepTuner(
+        tuning.BetaVAEHyperModel("fc", [0.0, 4.0], [0, 1]), "shapes", out,
+        profiles.get_profile(str(tiny_profile)), directory=str(out / "tuner"),
+        project_name="shapes-fc")
+    (best_model,) = tuner.get_best_models(1)  # lowest validation reconstruction loss
+    best = min(records, key=lambda record: record["losses"]["validation"]["reconstruction_loss"])
+    assert float(best_model.beta) == best["beta"]
     encoder = export.load_encoder(out / records[0]["encoder_path"])
     images = shapes_data.validation.images[:5, :, :, None].astype("float32")
     assert encoder(images).shape == (5, 10)
+    capsys.readouterr()
     assert cli.main(["results", str(out), "--csv", str(tmp_path / "table.csv")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 6  # header, 4 rows, "wrote ..."
     assert len((tmp_path / "table.csv").read_text().splitlines()) == 5

@@ -62,7 +62,8 @@ def reproduce(profile="quick", out_dir="results", cache_dir=None, mnist_path=Non
         total = len(tuning.trial_names(profile.grid(study)))
         say(study, f"{total} trials of profile {profile.name!r} into {out_dir}")
         summary = tuning.run_sweep(profile, study, out_dir, seed=seed, cache_dir=cache_dir,
-                                   mnist_path=mnist_path, verbose=verbose)
+                                   mnist_path=mnist_path, verbose=verbose,
+                                   data=data if study == "shapes" else None)
         if summary["missing"]:
             raise RuntimeError(
                 f"The {study} sweep ended with {len(summary['missing'])} trial(s) missing: "

@@ -21,7 +21,7 @@ import numpy as np
 KERNEL_SIZE = 3
 
 
-def _seeds(seed):
+def initializer_seeds(seed):
     """Yields one initializer seed per layer: None forever, or distinct ints from `seed`."""
     index = 0
     while True:
@@ -58,7 +58,7 @@ def build_encoder(config, seeds):
 
     Args:
         config: dict of `BetaVAE` arguments (resolved: no None sizes).
-        seeds: iterator of initializer seeds (see `_seeds`).
+        seeds: iterator of initializer seeds (see `initializer_seeds`).
 
     Returns:
         A built functional `keras.Model` named "encoder".
@@ -94,7 +94,7 @@ def build_decoder(config, seeds):
 
     Args:
         config: dict of `BetaVAE` arguments (resolved: no None sizes).
-        seeds: iterator of initializer seeds (see `_seeds`).
+        seeds: iterator of initializer seeds (see `initializer_seeds`).
 
     Returns:
         A built functional `keras.Model` named "decoder".

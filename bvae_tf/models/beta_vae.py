@@ -109,7 +109,7 @@ class BetaVAE(keras.Model):
         config = _resolve_config(locals())
         super().__init__(**kwargs)
         # === Layers ===
-        seeds = architectures._seeds(seed)
+        seeds = architectures.initializer_seeds(seed)
         self.encoder = architectures.build_encoder(config, seeds)
         self.decoder = architectures.build_decoder(config, seeds)
         self.seed_generator = keras.random.SeedGenerator(seed)

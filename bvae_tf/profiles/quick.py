@@ -7,8 +7,9 @@ steps than the paper's batches of 1,000 for the same compute), no XLA (compiling
 than it saves in two short epochs), 500 validation images and smaller metric samples.
 MNIST: 10% of the training images, three betas, one seed, three epochs.
 
-Measured on the shared 2-core CPU (CPU seconds per trial, TensorFlow 2.21): shapes fc about
-20, conv about 30 (training) plus about 8 (save, export, metrics); MNIST about 30.
+Measured on a shared 2-core CPU, CPU seconds of one whole trial (train, save, export,
+metrics): fc and fc_denoising 22, conv and conv_denoising 36, mnist_fc and mnist_conv 35;
+24 shapes trials and 6 MNIST trials, about 15 CPU minutes in all.
 """
 
 from bvae_tf.profiles import Profile

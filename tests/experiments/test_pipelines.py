@@ -74,6 +74,7 @@ def test_wrong_data_and_fraction_are_refused(mnist_npz):
         pipelines.make_datasets(_ShapesLike(10, 10), "resnet")
 
 
+@pytest.mark.slow
 def test_train_command_writes_model_encoder_and_history(mnist_npz, tmp_path, monkeypatch):
     monkeypatch.setenv("BVAE_TF_MNIST", str(mnist_npz))
     out = tmp_path / "run"
