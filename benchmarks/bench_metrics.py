@@ -6,10 +6,17 @@ its defaults: total seconds, seconds inside the encoder and their share, images 
 (after de-duplication) and requested (before), and the metric's main number. The shapes
 grid is loaded (built if absent) before timing.
 
+With `--dci-models`, a second table: DCI at its default sizes with each importance model
+(gradient boosting with 100 or 10 trees, random forest) on two encoders with known
+answers, as the tests build them: the oracle (the 5 factors read from the grid, scaled to
+[0, 1], a constant code and a code of 1e-3 noise) and the oracle with its 5 factor codes
+rotated by a random orthogonal matrix.
+
 Example:
     $ python benchmarks/bench_metrics.py                       # the table of BENCHMARKS.md
     $ python benchmarks/bench_metrics.py --only beta_vae,mig   # some rows
     $ python benchmarks/bench_metrics.py --quick               # small sizes, to check it
+    $ python benchmarks/bench_metrics.py --only mig --dci-models
 """
 
 import argparse
@@ -18,6 +25,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np
 import tensorflow as tf
 
 from bvae_tf import metrics, zoo
@@ -96,12 +104,49 @@ def run_row(row, data, model, seed, quick):
             f"{encoder.images:,}", f"{_requested(name, options, scores):,}", score]
 
 
+def oracle_encoders(data):
+    """The tests' oracle and rotated oracle (tests/metrics/conftest.py), seed 0."""
+    scale = 1.0 / (np.asarray(data.factors_num_values) - 1.0)
+    noise = np.random.RandomState(0)
+    rotation = np.linalg.qr(np.random.RandomState(1000).randn(5, 5))[0]
+
+    def oracle(images):
+        factors = data.factors_of(images) * scale
+        return np.hstack([factors, np.full((len(factors), 1), 0.5),
+                          1e-3 * noise.rand(len(factors), 1)])
+
+    def rotated(images):
+        codes = oracle(images)
+        codes[:, :5] = codes[:, :5] @ rotation
+        return codes
+
+    return {"oracle": oracle, "rotated": rotated}
+
+
+def dci_models_table(data, seed):
+    models = {"gradient boosting, 100 trees": {}, "gradient boosting, 10 trees":
+              {"n_estimators": 10}, "random forest, 20 trees": {"importance_model":
+                                                                 "random_forest"}}
+    print("\nencoder | importance model | s | disentanglement | completeness | "
+          "informativeness (test)")
+    for encoder_name in ("oracle", "rotated"):
+        for model_name, options in models.items():
+            encoder = oracle_encoders(data)[encoder_name]
+            start = time.perf_counter()
+            scores = metrics.dci(data, encoder, seed, **options)
+            print(f"{encoder_name} | {model_name} | {time.perf_counter() - start:.0f} | "
+                  f"{scores['dci_disentanglement']:.3f} | {scores['dci_completeness']:.3f} | "
+                  f"{scores['dci_informativeness_test']:.3f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(ROWS), help="Comma-separated rows.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--quick", action="store_true", help="Small sizes (a smoke test).")
+    parser.add_argument("--dci-models", action="store_true",
+                        help="Also compare DCI's importance models on known encoders.")
     args = parser.parse_args()
     data = shapes.load(cache_dir=args.cache_dir)
     model = zoo.conv(seed=0)
@@ -116,6 +161,8 @@ def main():
     for row in args.only.split(","):
         cells = run_row(row, data, model, args.seed, args.quick)
         print(" | ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths)), flush=True)
+    if args.dci_models:
+        dci_models_table(data, args.seed)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def forward_flops_per_image(model):
     return flops
 
 
-def matmul_peak(size=2048, repeats=10, trials=5):
+def matmul_peak(size=2048, repeats=10, trials=7):
     """Returns the best float32 GFLOP/s of `repeats` chained size x size matmuls."""
     a = tf.random.normal([size, size]) / math.sqrt(size)
     b = tf.random.normal([size, size]) / math.sqrt(size)
@@ -66,10 +66,11 @@ def matmul_peak(size=2048, repeats=10, trials=5):
 
 
 def training_throughput(name, batch_size, jit_compile, seconds, quick=False):
-    """Returns (images/s, forward FLOPs/image) of `model.fit` on one repeated random batch.
+    """Returns (images/s, forward FLOPs/image, cores) of `model.fit` on one repeated batch.
 
     Three warm-up steps (tracing, XLA compilation), two timed steps to size the run, then
-    about `seconds` of timed steps (two with `quick`).
+    about `seconds` of timed steps (two with `quick`). `cores` is this process's CPU time
+    over the wall time of the last timed run: below the core count, other load took a share.
     """
     model = zoo.get(name)(beta=1.0, seed=0, jit_compile=jit_compile)
     images = (np.random.default_rng(0).random((batch_size, *model.image_shape)) > 0.5)
@@ -78,11 +79,13 @@ def training_throughput(name, batch_size, jit_compile, seconds, quick=False):
     model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)
     steps = 2
     for _ in range(1 if quick else 2):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-        rate = batch_size * steps / (time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        cores = (time.process_time() - cpu_start) / wall
+        rate = batch_size * steps / wall
         steps = max(3, round(seconds * rate / batch_size))
-    return rate, forward_flops_per_image(model)
+    return rate, forward_flops_per_image(model), cores
 
 
 def main(argv=None):
@@ -99,20 +102,21 @@ def main(argv=None):
           f"TF {tf.__version__}, Keras {keras.__version__}")
     peak = matmul_peak()
     print(f"float32 matmul peak (2048 x 2048, tf.matmul): {peak:.1f} GFLOP/s\n")
-    print("| model | batch | XLA | images/s | MFLOP/image (train) | GFLOP/s | of peak |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    print("| model | batch | XLA | images/s | MFLOP/image (train) | GFLOP/s | of peak | cores |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for name in args.models:
         for batch_size in args.batch_sizes:
             for jit_compile in (False, True):
-                rate, flops = training_throughput(
+                rate, flops, cores = training_throughput(
                     name, batch_size, jit_compile, args.seconds, args.quick
                 )
                 train_flops = TRAINING_FLOPS_PER_FORWARD * flops
                 achieved = rate * train_flops / 1e9
                 print(f"| {name} | {batch_size} | {'on' if jit_compile else 'off'} | "
                       f"{rate:,.0f} | {train_flops / 1e6:.1f} | {achieved:.1f} | "
-                      f"{achieved / peak:.0%} |", flush=True)
-    print(f"\nload average after: {os.getloadavg()}")
+                      f"{achieved / peak:.0%} | {cores:.2f} |", flush=True)
+    print(f"\nfloat32 matmul peak again: {matmul_peak():.1f} GFLOP/s (fractions above use the "
+          f"first, {peak:.1f}); load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -193,6 +193,11 @@ class BetaSweepTuner(keras_tuner.GridSearch):
         return objective_of(record)
 
     def _run_experiment(self, values, data):
+        import keras
+
+        # Each trial builds a new model: without this, every earlier trial's graphs and
+        # weights stay alive and a long sweep grows by gigabytes.
+        keras.backend.clear_session(free_memory=True)
         keras_verbose = 2 if self.verbose >= 2 else 0
         if self.study == "shapes":
             from bvae_tf.experiments import shapes
@@ -204,7 +209,8 @@ class BetaSweepTuner(keras_tuner.GridSearch):
         return mnist.run_trial(self.hypermodel.entry, values["fraction"], values["beta"],
                                values["seed"], data, results_dir=self.results_dir,
                                max_epochs=self.profile.mnist_max_epochs,
-                               batch_size=self.profile.batch_size, verbose=keras_verbose)
+                               batch_size=self.profile.batch_size,
+                               jit_compile=self.profile.jit_compile, verbose=keras_verbose)
 
     def load_model(self, trial):
         """Loads the trained `.keras` model of a finished trial from the results directory."""

@@ -134,6 +134,7 @@ def make_dataset(
     amount=0.2,
     noisy_fraction=0.9,
     take=None,
+    vary_each_epoch=True,
 ):
     """A `tf.data.Dataset` of (inputs, targets) float32 [B, H, W, 1] batches.
 
@@ -156,6 +157,9 @@ def make_dataset(
         noisy_fraction: float, default 0.9. See `salt_and_pepper`.
         take: int or None, default None. Use only the first `take` examples, before
             shuffling (the paper's "first 40,000 validation images").
+        vary_each_epoch: bool, default True. If False, every epoch repeats the first one:
+            same order and same noise (a validation set whose loss only moves when the model
+            does, for early stopping).
 
     Returns:
         tf.data.Dataset yielding (inputs, targets), both float32 [B, H, W, 1].
@@ -178,11 +182,12 @@ def make_dataset(
         raise ValueError(f"`seed` must be an integer >= 0, got {seed!r}.")
     table, decode = _source(split, take)
     noise_options = (amount, noisy_fraction) if noise else None
-    dataset = _epochs(table, decode, batch_size, shuffle, int(seed), noise_options)
+    dataset = _epochs(table, decode, batch_size, shuffle, int(seed), noise_options,
+                      bool(vary_each_epoch))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _epochs(table, decode, batch_size, shuffle, seed, noise_options):
+def _epochs(table, decode, batch_size, shuffle, seed, noise_options, vary_each_epoch):
     """One pass of batches per iteration, keyed by a fresh epoch key each time."""
     num_examples = int(table.shape[0])
     num_batches = max(1, num_examples // batch_size)
@@ -208,6 +213,6 @@ def _epochs(table, decode, batch_size, shuffle, seed, noise_options):
             deterministic=True,
         )
 
-    epoch_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    epoch_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=vary_each_epoch)
     dataset = epoch_keys.take(1).flat_map(epoch)
     return dataset.apply(tf.data.experimental.assert_cardinality(num_batches))

@@ -19,7 +19,7 @@ import sklearn.svm
 
 from bvae_tf import export, results, training, zoo
 from bvae_tf.data import mnist as mnist_data
-from bvae_tf.data import pipeline
+from bvae_tf.experiments import pipelines
 
 STUDY = "mnist"
 LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
@@ -77,6 +77,7 @@ def run_trial(
     max_epochs=None,
     batch_size=1000,
     verbose=0,
+    jit_compile="auto",
 ):
     """Runs one trial of the MNIST study and returns its record.
 
@@ -96,6 +97,8 @@ def run_trial(
         max_epochs: int, default None (no cap: early stopping alone ends training).
         batch_size: int, default 1000 (the paper's).
         verbose: int, default 0, Keras' `fit` verbosity.
+        jit_compile: bool or "auto", default "auto": XLA as the zoo measured it per
+            architecture (see `bvae_tf.zoo`).
 
     Returns:
         dict, the trial's record (see `contracts.md`): study "mnist", `metrics`
@@ -122,10 +125,10 @@ def run_trial(
     name = results.trial_name(entry, beta, seed, fraction=fraction)
     indices = mnist_data.subset_per_class(mnist.train.labels, fraction, random_state=seed)
     train = mnist_data.MnistSplit(mnist.train.images[indices], mnist.train.labels[indices])
-    model = zoo.get(entry)(beta=beta, seed=seed)
+    model = zoo.get(entry)(beta=beta, seed=seed, jit_compile=jit_compile)
     model_dir = None if results_dir is None else _model_dir(results_dir, name)
     history = _train(
-        model, train, mnist.validation, seed, model_dir, max_epochs, batch_size, verbose
+        model, mnist, entry, fraction, seed, model_dir, max_epochs, batch_size, verbose
     )
     accuracy = _svm_accuracy(model, train, mnist.test, seed, batch_size)
     paths = {"model_path": None, "encoder_path": None}
@@ -134,6 +137,7 @@ def run_trial(
     config = {
         "max_epochs": max_epochs,
         "batch_size": batch_size,
+        "jit_compile": jit_compile,
         "train_fraction": float(fraction),
         "num_train_images": len(train),
         "svm": {"kernel": "rbf", "C": 1.0, "gamma": 1.0 / model.latent_dim},
@@ -162,10 +166,10 @@ def _model_dir(results_dir, name):
     return pathlib.Path(results_dir) / "models" / STUDY / name
 
 
-def _train(model, train, validation, seed, model_dir, max_epochs, batch_size, verbose):
-    train_dataset = pipeline.make_dataset(train.images, batch_size=batch_size, seed=seed)
-    validation_dataset = pipeline.make_dataset(
-        validation.images, batch_size=batch_size, shuffle=False
+def _train(model, mnist, entry, fraction, seed, model_dir, max_epochs, batch_size, verbose):
+    """Fits on the fraction's subset (`make_datasets` draws the same subset as `run_trial`)."""
+    train_dataset, validation_dataset = pipelines.make_datasets(
+        mnist, entry, seed=seed, train_fraction=fraction, batch_size=batch_size
     )
     return training.fit(
         model,

@@ -65,6 +65,7 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
     validation = pipeline.make_dataset(
         data.validation, batch_size, shuffle=False, seed=seed, noise=noise,
         take=min(validation_size or SHAPES_VALIDATION_SIZE, len(data.validation)),
+        vary_each_epoch=False,
     )
     return train, validation
 

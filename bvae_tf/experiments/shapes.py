@@ -31,7 +31,7 @@ def run_trial(entry, beta, seed, data, results_dir, profile, verbose=0):
         data: `bvae_tf.data.shapes.ShapesData` (`bvae_tf.data.shapes.load()`).
         results_dir: str or path of the results directory.
         profile: `bvae_tf.profiles.Profile`: `max_epochs`, `train_fraction`,
-            `validation_size`, `batch_size`, `patience`, `jit_compile`, `metrics`,
+            `validation_size`, `batch_size`, `patience`, `jit_compile`, `learning_rate`, `metrics`,
             `metric_options`.
         verbose: int, Keras' `fit` verbosity. Defaults to 0.
 
@@ -62,7 +62,8 @@ def run_trial(entry, beta, seed, data, results_dir, profile, verbose=0):
     results_dir = pathlib.Path(results_dir)
     name = results.trial_name(entry, beta, seed)
     model_dir = results_dir / "models" / STUDY / name
-    model = zoo.get(entry)(beta=beta, seed=seed, jit_compile=profile.jit_compile)
+    model = zoo.get(entry)(beta=beta, seed=seed, jit_compile=profile.jit_compile,
+                           learning_rate=profile.learning_rate)
     train_ds, validation_ds = pipelines.make_datasets(
         data, entry, seed=seed, train_fraction=profile.train_fraction,
         batch_size=profile.batch_size, validation_size=profile.validation_size)
@@ -92,6 +93,7 @@ def _config(profile, train_ds):
     return {"max_epochs": profile.max_epochs, "train_fraction": profile.train_fraction,
             "validation_size": profile.validation_size, "batch_size": profile.batch_size,
             "patience": profile.patience, "jit_compile": profile.jit_compile,
+            "learning_rate": profile.learning_rate,
             "metrics": list(profile.metrics),
             "metric_options": profile.to_config()["metric_options"],
             "train_batches": int(train_ds.cardinality())}

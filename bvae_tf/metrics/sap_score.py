@@ -43,8 +43,8 @@ def sap(
 
     Note: a linear classifier on one code separates the extreme values of a factor well
     but hardly the middle ones, so factors with many values (60 rotations, 16 positions)
-    get low accuracies even from a perfect code: the discrete SAP of a perfect code of
-    the shapes is far below 1 (see the tests).
+    get low accuracies even from a perfect code: the discrete SAP of the tests' oracle
+    (factors scaled to [0, 1]) is 0.18, its continuous SAP 0.99.
 
     Args:
         data: ground-truth data (`factors_num_values`, `sample_factors`,

@@ -56,6 +56,8 @@ class Profile:
     # Shapes study: XLA for the models ("auto": the zoo's per-architecture choice, measured at
     # batch 1,000; for a few short epochs compiling costs more than it saves).
     jit_compile: bool | str = "auto"
+    # Adam learning rate of the shapes models: "auto" = the paper's (1e-3; 3e-5 at beta 0).
+    learning_rate: float | str = "auto"
     # Shapes study: metrics computed on each exported encoder (names in bvae_tf.metrics.METRICS).
     metrics: tuple = ("beta_vae", "factor_vae", "mig", "dci", "sap")
     # Keyword options (sample sizes) per metric; a metric missing here uses its defaults.

@@ -96,6 +96,15 @@ def test_packed_split_noise_on_inputs_only_and_new_each_epoch(shapes_data):
     assert not np.array_equal(epochs[0][0][0], epochs[1][0][0])
 
 
+def test_fixed_epochs_repeat_order_and_noise(shapes_data):
+    dataset = pipeline.make_dataset(shapes_data.test, batch_size=500, noise=True, take=1000,
+                                    seed=3, vary_each_epoch=False)
+    first, second = ([inputs.numpy() for inputs, _ in dataset] for _ in range(2))
+    assert len(first) == 2 and any((batch != 0).any() for batch in first)
+    for one, two in zip(first, second):
+        np.testing.assert_array_equal(one, two)
+
+
 def test_clean_dataset_gives_identical_inputs_and_targets(shapes_data):
     dataset = pipeline.make_dataset(shapes_data.validation, batch_size=700, take=1500, seed=1)
     for inputs, targets in dataset:

@@ -51,3 +51,12 @@ def test_a_shared_random_state_is_drawn_in_turn(shapes_data, make_encoder):
     first = metrics.compute("mig", shapes_data, make_encoder("rotated"), state, num_train=300)
     second = metrics.compute("mig", shapes_data, make_encoder("rotated"), state, num_train=300)
     assert first != second
+
+
+def test_every_metric_repeats_with_the_same_seed(shapes_data, make_encoder):
+    tiny = {"num_train": 300, "num_test": 150, "num_validation": 150, "max_epochs": 50,
+            "num_eval": 50, "num_variance_estimate": 300, "batch_size": 8, "n_estimators": 3}
+    runs = [metrics.compute(list(metrics.METRICS), shapes_data, make_encoder("rotated"), 11,
+                            **tiny) for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert {"beta_vae", "factor_vae", "mig", "dci_disentanglement", "sap"} <= set(runs[0])
