@@ -111,10 +111,22 @@ def _add_sweep(subparsers):
     parser = subparsers.add_parser(
         "sweep", help="Run or resume a beta sweep with keras-tuner (local, chief or worker)."
     )
-    parser.add_argument("--profile", default="quick", help="quick, paper or the path of a .py "
-                        "file defining PROFILE (default: quick).")
     parser.add_argument("--study", choices=("shapes", "mnist"), default="shapes",
                         help="Which study to sweep (default: shapes).")
+    _add_sweep_arguments(parser)
+
+
+def _add_mnist(subparsers):
+    parser = subparsers.add_parser(
+        "mnist", help="The MNIST experiment: its beta sweep (= sweep --study mnist)."
+    )
+    parser.set_defaults(study="mnist")
+    _add_sweep_arguments(parser)
+
+
+def _add_sweep_arguments(parser):
+    parser.add_argument("--profile", default="quick", help="quick, paper or the path of a .py "
+                        "file defining PROFILE (default: quick).")
     parser.add_argument("--entries", default=None, help="Comma-separated zoo entries "
                         "(default: the profile's for the study).")
     parser.add_argument("--betas", nargs="+", default=None, help="KL weights, e.g. 0 1 4 or "
@@ -285,6 +297,7 @@ COMMANDS = {
     "train": (_add_train, _run_train),
     "report": (_add_report, _run_report),
     "sweep": (_add_sweep, _run_sweep),
+    "mnist": (_add_mnist, _run_sweep),
     "results": (_add_results, _run_results),
     "reproduce": (_add_reproduce, _run_reproduce),
     "serving-config": (_add_serving_config, _run_serving_config),
