@@ -9,6 +9,7 @@ import math
 import os
 
 import keras
+import numpy as np
 
 # `model.fit` needs an epoch count; this one is never reached (early stopping ends training).
 NO_EPOCH_CAP = 1_000_000
@@ -129,3 +130,35 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         verbose=verbose,
         shuffle=False,  # the pipelines reshuffle every epoch themselves
     )
+
+
+LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
+
+
+def summarize_history(history):
+    """Epoch count, 1-based best epoch (lowest `val_loss`) and the losses at that epoch.
+
+    Args:
+        history: dict of per-epoch lists, `keras.callbacks.History.history`.
+
+    Returns:
+        dict with `epochs`, `best_epoch` and `losses` {"train": {...}, "validation": {...}}
+        over `LOSS_NAMES`: the fields a results record keeps.
+
+    Example:
+        >>> history = {"loss": [3.0, 2.0], "val_loss": [2.5, 2.6],
+        ...            "reconstruction_loss": [2.0, 1.5], "val_reconstruction_loss": [2.0, 2.1],
+        ...            "kl_loss": [1.0, 0.5], "val_kl_loss": [0.5, 0.5]}
+        >>> summary = summarize_history(history)
+        >>> summary["epochs"], summary["best_epoch"], summary["losses"]["validation"]["loss"]
+        (2, 1, 2.5)
+    """
+    best = int(np.nanargmin(history["val_loss"]))
+    return {
+        "epochs": len(history["val_loss"]),
+        "best_epoch": best + 1,
+        "losses": {
+            "train": {name: float(history[name][best]) for name in LOSS_NAMES},
+            "validation": {name: float(history[f"val_{name}"][best]) for name in LOSS_NAMES},
+        },
+    }

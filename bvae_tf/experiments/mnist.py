@@ -22,7 +22,6 @@ from bvae_tf.data import mnist as mnist_data
 from bvae_tf.experiments import pipelines
 
 STUDY = "mnist"
-LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 
 
 def fit_svm_on_codes(train_codes, train_labels, test_codes, test_labels, latent_dim):
@@ -145,7 +144,7 @@ def run_trial(
     }
     record = {"study": STUDY, "trial_name": name, "entry": entry, "beta": float(beta)}
     record.update(seed=int(seed), fraction=float(fraction), config=config)
-    record.update(versions=results.versions(), **_history_summary(history.history))
+    record.update(versions=results.versions(), **training.summarize_history(history.history))
     record.update(wall_time_s=round(time.perf_counter() - start, 3))
     record.update(metrics={"svm_accuracy": accuracy}, **paths)
     return record
@@ -179,19 +178,6 @@ def _train(model, mnist, entry, fraction, seed, model_dir, max_epochs, batch_siz
         log_dir=None if model_dir is None else model_dir / "logs",
         verbose=verbose,
     )
-
-
-def _history_summary(history):
-    """Epoch count, 1-based best epoch (lowest `val_loss`) and the losses at that epoch."""
-    best = int(np.nanargmin(history["val_loss"]))
-    return {
-        "epochs": len(history["val_loss"]),
-        "best_epoch": best + 1,
-        "losses": {
-            "train": {name: float(history[name][best]) for name in LOSS_NAMES},
-            "validation": {name: float(history[f"val_{name}"][best]) for name in LOSS_NAMES},
-        },
-    }
 
 
 def _save(model, history, results_dir, entry, name):

@@ -18,7 +18,6 @@ import time
 from bvae_tf import results
 
 STUDY = "shapes"
-LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 
 
 def run_trial(entry, beta, seed, data, results_dir, profile, verbose=0):
@@ -81,7 +80,7 @@ def run_trial(entry, beta, seed, data, results_dir, profile, verbose=0):
         scores = metrics.compute(profile.metrics, data, encoder, seed, **options)
     record = {"study": STUDY, "trial_name": name, "entry": entry, "beta": float(beta),
               "seed": int(seed), "fraction": None, "config": _config(profile, train_ds),
-              "versions": results.versions(), **_history_summary(history),
+              "versions": results.versions(), **training.summarize_history(history),
               "metrics": {key: _plain(value) for key, value in scores.items()},
               "model_path": _relative(model_dir / "model.keras", results_dir),
               "encoder_path": _relative(encoder_dir, results_dir)}
@@ -97,16 +96,6 @@ def _config(profile, train_ds):
             "metrics": list(profile.metrics),
             "metric_options": profile.to_config()["metric_options"],
             "train_batches": int(train_ds.cardinality())}
-
-
-def _history_summary(history):
-    """Epoch count, 1-based best epoch (lowest `val_loss`) and the losses at that epoch."""
-    validation = history["val_loss"]
-    best = min(range(len(validation)), key=validation.__getitem__)
-    return {"epochs": len(validation), "best_epoch": best + 1,
-            "losses": {"train": {name: float(history[name][best]) for name in LOSS_NAMES},
-                       "validation": {name: float(history[f"val_{name}"][best])
-                                      for name in LOSS_NAMES}}}
 
 
 def _save_model(model, history, model_dir):
