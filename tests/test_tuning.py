@@ -127,8 +127,8 @@ def test_mnist_sweep_enumerates_fractions(tmp_path, monkeypatch):
     calls = []
 
     def run_trial(entry, fraction, beta, seed, mnist, results_dir=None, max_epochs=None,
-                  batch_size=1000, verbose=0):
-        calls.append((entry, fraction, beta, seed, max_epochs, batch_size))
+                  batch_size=1000, verbose=0, jit_compile="auto"):
+        calls.append((entry, fraction, beta, seed, max_epochs, batch_size, jit_compile))
         return stub_record(entry, beta, seed, fraction, study="mnist")
 
     monkeypatch.setattr(mnist_experiment, "run_trial", run_trial)
@@ -137,7 +137,8 @@ def test_mnist_sweep_enumerates_fractions(tmp_path, monkeypatch):
                             mnist_fractions=(0.1, 0.3), mnist_seeds=(2,), mnist_max_epochs=3)
     summary = tuning.run_sweep(profile, "mnist", tmp_path, verbose=0)
     assert summary["completed"] == 2
-    assert calls == [("mnist_conv", 0.1, 1.0, 2, 3, 1000), ("mnist_conv", 0.3, 1.0, 2, 3, 1000)]
+    assert calls == [("mnist_conv", 0.1, 1.0, 2, 3, 1000, profile.jit_compile),
+                     ("mnist_conv", 0.3, 1.0, 2, 3, 1000, profile.jit_compile)]
     assert [row["fraction"] for row in results.records_table(results.read_records(tmp_path))
             ] == [0.1, 0.3]
 
