@@ -199,8 +199,9 @@ class BetaSweepTuner(keras_tuner.GridSearch):
 
         # Each trial builds a new model. The last trial's model, optimizer and traced
         # functions sit in reference cycles that hold few Python objects but hundreds of MB of
-        # tensors, so the garbage collector rarely runs on its own: without this a quick
-        # sweep grew past 5 GB.
+        # tensors, so the garbage collector rarely runs on its own: collect them now. (What
+        # TensorFlow itself kept of every trained model, `BetaVAE.fit` releases: see
+        # `bvae_tf.models.gradient_registry`.)
         gc.collect()
         keras.backend.clear_session(free_memory=True)
         keras_verbose = 2 if self.verbose >= 2 else 0

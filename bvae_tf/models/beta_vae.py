@@ -9,7 +9,7 @@ from keras import ops
 from sklearn.utils import check_random_state
 
 from bvae_tf import distributions
-from bvae_tf.models import architectures, checks
+from bvae_tf.models import architectures, checks, gradient_registry
 
 ARCHITECTURES = ("fc", "conv")
 
@@ -164,12 +164,17 @@ class BetaVAE(keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`, after checking the image shape and, if denoising, the noise.
 
+        The traced train step's entry in TensorFlow's gradient registry is removed when
+        `fit` returns, so a model trained in a loop is freed with the model (see
+        `bvae_tf.models.gradient_registry`).
+
         Raises:
             ValueError: if the images have the wrong shape, or if a denoising model is
                 given inputs equal to its targets (or no targets).
         """
         checks.check_fit_data(x, y, self.image_shape, self.denoising)
-        return super().fit(x, y, *args, **kwargs)
+        with gradient_registry.released_custom_gradients():
+            return super().fit(x, y, *args, **kwargs)
 
     def encode(self, images, batch_size=1000):
         """Returns the posterior means of `images`, float32 numpy [N, latent_dim].
