@@ -193,6 +193,45 @@ def read_records(results_dir, study=None):
     return records
 
 
+def sweep_config(profile_config, shapes_split_seed):
+    """The `config.json` of a results directory: the profile and the shapes split seed.
+
+    Example:
+        >>> sweep_config({"name": "quick"}, 0)
+        {'profile': {'name': 'quick'}, 'shapes_split_seed': 0}
+    """
+    return {"profile": profile_config, "shapes_split_seed": int(shapes_split_seed)}
+
+
+def read_config(results_dir):
+    """Reads `config.json` (see `sweep_config`); an empty dict if there is none.
+
+    Raises:
+        ValueError: if `config.json` cannot be parsed or lacks its `profile`.
+
+    Example:
+        >>> import tempfile
+        >>> directory = tempfile.mkdtemp()
+        >>> read_config(directory)
+        {}
+        >>> _ = check_config(directory, sweep_config({"name": "quick"}, 0))
+        >>> read_config(directory)["profile"]["name"]
+        'quick'
+    """
+    path = pathlib.Path(results_dir) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Corrupted {path}: {error}. Restore it, or delete it to report "
+                         "from the records alone.") from error
+    if not isinstance(config, dict) or not isinstance(config.get("profile"), dict):
+        raise ValueError(  # noqa: TRY004 (a bad file, not a bad argument)f"{path} has no 'profile' object: it was not written by a bvae-tf "
+                         "sweep. Delete it to report from the records alone.")
+    return config
+
+
 def check_config(results_dir, config):
     """Writes `config.json` on the first run; refuses a different configuration later.
 

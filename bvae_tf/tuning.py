@@ -294,7 +294,7 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
     grid = profile.grid(study, entries=entries, betas=betas, seeds=seeds, fractions=fractions)
     host, port = distributed.parse_address(oracle)
     results_dir = pathlib.Path(results_dir)
-    results.check_config(results_dir, {"profile": profile.to_config(), "shapes_split_seed": seed})
+    results.check_config(results_dir, results.sweep_config(profile.to_config(), seed))
     results.read_records(results_dir, study)  # a corrupted record stops the sweep here
     names = trial_names(grid)
     with distributed.Progress(results_dir, study, names, enabled=verbose >= 1) as progress:

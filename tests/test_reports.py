@@ -47,7 +47,7 @@ def _write_records(directory, studies=("shapes", "mnist")):
                                train_fraction=0.01, mnist_entries=("mnist_fc",),
                                mnist_betas=MNIST_BETAS, mnist_fractions=MNIST_FRACTIONS,
                                mnist_seeds=SEEDS, mnist_max_epochs=2)
-    results.check_config(directory, profile.to_config())
+    results.check_config(directory, results.sweep_config(profile.to_config(), 0))
     records = []
     grids = {"shapes": [(entry, None) for entry in SHAPES_ENTRIES],
              "mnist": [("mnist_fc", fraction) for fraction in MNIST_FRACTIONS]}

@@ -293,6 +293,11 @@ def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_
     assert cli.main(["results", str(out), "--csv", str(tmp_path / "table.csv")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 6  # header, 4 rows, "wrote ..."
     assert len((tmp_path / "table.csv").read_text().splitlines()) == 5
+    assert cli.main(["report", "--results", str(out), "--trials", TINY_NAMES[2]]) == 0
+    report = (out / "report" / "report.md").read_text(encoding="utf-8")
+    assert "Profile **tiny**" in report and "| trials | 4 finished of 4 planned | 520 |" in report
+    assert (out / "report" / "figure1.png").stat().st_size > 10_000
+    assert (out / "report" / f"traversals-{TINY_NAMES[2]}.png").is_file()
 
 
 def assert_each_trial_ran_once(out):

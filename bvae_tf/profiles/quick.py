@@ -10,12 +10,12 @@ after 38 steps, which would put an untrained encoder at beta 0 of Figure 1.
 The convolutional entries learn far more slowly than the fully connected ones at this
 budget (their reconstruction loss barely moves in 38 steps): their quick panels show the
 protocol working end to end, not the paper's curve. Use `--profile paper` for that.
-MNIST: 10% of the training images, three betas, two seeds (error bars in Figure 2), two
-epochs, no XLA.
+MNIST: 10% and 30% of the training images (the two fractions of the paper's text, one line
+each in Figure 2), three betas, two seeds (error bars), two epochs, no XLA.
 
-Measured on a shared 2-core CPU, CPU seconds of one whole trial (train, save, export,
-metrics): fc and fc_denoising 22, conv and conv_denoising 36, mnist_fc and mnist_conv 35;
-24 shapes trials and 6 MNIST trials, about 15 CPU minutes in all.
+Measured on the 2-core development machine, quiet, in one `bvae-tf reproduce` from a fresh
+install (BENCHMARKS.md): a shapes trial (train, save, export, metrics) about 10 s, an MNIST
+trial about 8 s at 10% and 17 s at 30%; 24 shapes and 24 MNIST trials.
 """
 
 from bvae_tf.profiles import Profile
@@ -36,7 +36,7 @@ PROFILE = Profile(
         "mig": {"num_train": 1_000},
     },
     mnist_betas=(0.0, 1.0, 4.0),
-    mnist_fractions=(0.1,),
+    mnist_fractions=(0.1, 0.3),
     mnist_seeds=(0, 1),
     mnist_max_epochs=2,
 )

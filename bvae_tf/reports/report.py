@@ -1,6 +1,5 @@
 """`write_report`: figures, tables, images and report.md from a results directory alone."""
 
-import json
 import pathlib
 
 from bvae_tf import profiles, results
@@ -34,17 +33,6 @@ def _check_results_dir(results_dir):
             "Run (or resume) `bvae-tf sweep --out DIR` until some trials finish."
         )
     return results_dir, records
-
-
-def _read_config(results_dir):
-    path = results_dir / results.CONFIG_FILE
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"Corrupted {path}: {error}. Restore it, or delete it to report "
-                         "from the records alone.") from error
 
 
 def beta_vae_chance(config, records):
@@ -133,7 +121,7 @@ def write_report(results_dir, out_dir=None, chosen=None, seed=0, *, shapes_cache
         samples.check_models(results_dir, trials)
     out_dir = results_dir / "report" if out_dir is None else pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = _read_config(results_dir)
+    config = results.read_config(results_dir).get("profile", {})
     rows = results.records_table(records)
     paper = profiles.get_profile("paper").to_config()
     parts = [f"# bvae_tf report: {results_dir.name}",
