@@ -35,10 +35,11 @@ LEARNING_RATE = 1e-3
 SHAPES_BETA_ZERO_LEARNING_RATE = 3e-5
 # `tf.train.AdamOptimizer`'s default epsilon (authors' code); Keras' default is 1e-7.
 ADAM_EPSILON = 1e-8
-# XLA per architecture, measured on 2 CPU cores at batch 1000 (BENCHMARKS.md, "Training
-# throughput"): it fuses batch norm, activations, loss and Adam's update into few passes
-# over memory, 1.7x faster for fc and 1.6x for conv (its convolutions alone are slower).
-XLA_BY_ARCHITECTURE = {"fc": True, "conv": True}
+# XLA per architecture, measured on 2 free CPU cores at the paper's batch of 1000
+# (BENCHMARKS.md, "Training throughput"): it fuses batch norm, activations, loss and Adam's
+# update, 1.9x faster for fc; its CPU convolutions are slower than oneDNN's, 1.4x slower
+# for conv. (On a core shared with another job both looked faster with XLA.)
+XLA_BY_ARCHITECTURE = {"fc": True, "conv": False}
 
 _SHAPES = {"image_shape": (64, 64, 1), "latent_dim": 10}  # paper: 64x64 binary, 10 latents
 _MNIST = {"image_shape": (28, 28, 1), "latent_dim": 16}  # paper: 28x28 grey, 16 latents
@@ -62,7 +63,7 @@ def fc(beta=1.0, latent_dim=None, seed=0, learning_rate="auto", jit_compile="aut
         seed: int or None, seeds initializers and sampling. Defaults to 0.
         learning_rate: float or "auto": 1e-3, or 3e-5 at beta = 0 (paper; authors' code).
         jit_compile: bool or "auto": XLA if it measured faster for the architecture
-            (`XLA_BY_ARCHITECTURE`: on for both).
+            (`XLA_BY_ARCHITECTURE`: on for fc, off for conv).
 
     Returns:
         A compiled `bvae_tf.models.BetaVAE`.
