@@ -227,8 +227,9 @@ def read_config(results_dir):
         raise ValueError(f"Corrupted {path}: {error}. Restore it, or delete it to report "
                          "from the records alone.") from error
     if not isinstance(config, dict) or not isinstance(config.get("profile"), dict):
-        raise ValueError(  # noqa: TRY004 (a bad file, not a bad argument)f"{path} has no 'profile' object: it was not written by a bvae-tf "
-                         "sweep. Delete it to report from the records alone.")
+        raise ValueError(  # noqa: TRY004 (a bad file, not a bad argument)
+            f"{path} has no 'profile' object: it was not written by a bvae-tf sweep. Delete "
+            "it to report from the records alone.")
     return config
 
 

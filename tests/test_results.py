@@ -106,6 +106,16 @@ def test_check_config_writes_once_then_names_the_differing_keys(tmp_path):
     assert json.loads(path.read_text()) == config
 
 
+def test_read_config_round_trips_and_names_a_file_without_profile(tmp_path):
+    assert results.read_config(tmp_path) == {}
+    config = results.sweep_config({"name": "quick", "max_epochs": 2}, 3)
+    results.check_config(tmp_path, config)
+    assert results.read_config(tmp_path) == config
+    (tmp_path / "config.json").write_text('{"name": "quick"}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"config\.json has no 'profile' object.*Delete it"):
+        results.read_config(tmp_path)
+
+
 def test_records_table_is_flat_sorted_and_has_every_metric():
     records = [make_record(beta=4.0, metric=0.9), make_record(beta=0.0, metric=0.4),
                make_record("mnist_fc", 1.0, 0, "mnist", 0.1)]

@@ -6,16 +6,13 @@ tiny models, in subprocesses for the chief/worker and SIGKILL cases.
 """
 
 import json
-import os
 import pathlib
-import signal
 import socket
-import subprocess
-import sys
 import time
 
 import keras_tuner
 import pytest
+from processes import cli_command, finish, kill_once_exists, start
 
 from bvae_tf import cli, profiles, results, tuning
 from bvae_tf.data import mnist as mnist_data
@@ -24,7 +21,6 @@ from bvae_tf.experiments import mnist as mnist_experiment
 from bvae_tf.experiments import shapes as shapes_experiment
 
 DATA = object()  # what the stubbed loaders return
-REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def small_profile(**changes):
@@ -181,10 +177,10 @@ def free_port():
 
 
 def test_a_worker_without_chief_times_out_with_a_message(tmp_path, capsys):
-    start = time.perf_counter()
+    began = time.perf_counter()
     code = cli.main(["sweep", "--role", "worker", "--oracle", f"127.0.0.1:{free_port()}",
                      "--connect-timeout", "2", "--out", str(tmp_path), "--quiet"])
-    elapsed = time.perf_counter() - start
+    elapsed = time.perf_counter() - began
     assert code == 3 and elapsed < 30
     error = capsys.readouterr().err
     assert "No keras-tuner chief answered at 127.0.0.1:" in error and "within 2 s" in error
@@ -242,24 +238,8 @@ def tiny_profile(tmp_path):
 
 
 def sweep_command(profile_path, out, cache_dir, *extra):
-    return [sys.executable, "-m", "bvae_tf.cli", "sweep", "--profile", str(profile_path),
-            "--out", str(out), "--cache-dir", str(cache_dir), "--quiet", *extra]
-
-
-def start(command):
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def finish(process, timeout=900):
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    return output
+    return cli_command("sweep", "--profile", profile_path, "--out", out, "--cache-dir",
+                       cache_dir, "--quiet", *extra)
 
 
 @pytest.mark.slow
@@ -334,13 +314,7 @@ def test_a_sweep_killed_mid_trial_resumes_and_runs_each_trial_once(tmp_path, tin
     out = tmp_path / "results"
     command = sweep_command(tiny_profile, out, shapes_cache_dir)
     first = start(command)
-    second_logs = out / "models" / "shapes" / TINY_NAMES[2] / "logs"  # second trial to run
-    deadline = time.monotonic() + 600
-    while not second_logs.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert first.poll() is None, finish(first)
-    first.send_signal(signal.SIGKILL)
-    finish(first)
+    kill_once_exists(first, out / "models" / "shapes" / TINY_NAMES[2] / "logs")  # 2nd trial
     assert [record["trial_name"] for record in results.read_records(out)] == [TINY_NAMES[0]]
     second = start(command)
     output = finish(second)

@@ -6,10 +6,10 @@ VAE at 1, strong disentanglement pressure at 4), two seeds on shapes (a mean and
 steps than the paper's batches of 1,000 for the same compute), no XLA (compiling costs more
 than it saves in two short epochs), 500 validation images and smaller metric samples.
 The learning rate is 1e-3 at every beta: the paper's 3e-5 at beta 0 leaves a model untrained
-after 38 steps, which would put an untrained encoder at beta 0 of Figure 1.
+after 36 steps, which would put an untrained encoder at beta 0 of Figure 1.
 At this budget no shapes model is near convergence (the convolutional ones' reconstruction
-loss barely moves in 38 steps), so Figure 1 is flat in beta: it shows the protocol working
-end to end, not the paper's curves. `fc` with 49 times the steps (20% for 5 epochs, about
+loss barely moves in 36 steps), so Figure 1 is flat in beta: it shows the protocol working
+end to end, not the paper's curves. `fc` with 52 times the steps (20% for 5 epochs, about
 3 minutes a trial here) shows them (BENCHMARKS.md); use `--profile paper` for all of it.
 MNIST: 10% and 30% of the training images (the two fractions of the paper's text, one line
 each in Figure 2), three betas, two seeds (error bars), two epochs, no XLA.

@@ -1,17 +1,9 @@
 """`bvae-tf reproduce` end to end on a tiny profile: killed midway, rerun, nothing redone."""
 
-import os
-import pathlib
-import signal
-import subprocess
-import sys
-import time
-
 import pytest
+from processes import cli_command, finish, kill_once_exists, start
 
 from bvae_tf import results
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
 TINY_PROFILE = """
 from bvae_tf.profiles import Profile
@@ -28,34 +20,21 @@ PROFILE = Profile(
 NAMES = ["fc-beta0.0-seed0", "fc-beta4.0-seed0", "mnist_fc-frac0.02-beta1.0-seed0"]
 
 
-def _start(command):
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
 @pytest.mark.slow
 def test_reproduce_killed_midway_resumes_without_redoing_trials(tmp_path, shapes_data,
                                                                  shapes_cache_dir, mnist_npz):
     profile = tmp_path / "tiny.py"
     profile.write_text(TINY_PROFILE)
     out = tmp_path / "results"
-    command = [sys.executable, "-m", "bvae_tf.cli", "reproduce", "--profile", str(profile),
-               "--out", str(out), "--cache-dir", str(shapes_cache_dir), "--mnist",
-               str(mnist_npz), "--verbose", "0"]
-    first = _start(command)
-    second_trial_logs = out / "models" / "shapes" / NAMES[1] / "logs"
-    deadline = time.monotonic() + 600
-    while not second_trial_logs.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert first.poll() is None, first.communicate()[0]
-    first.send_signal(signal.SIGKILL)
-    first.communicate()
+    command = cli_command("reproduce", "--profile", profile, "--out", out, "--cache-dir",
+                          shapes_cache_dir, "--mnist", mnist_npz, "--verbose", "0")
+    first = start(command)
+    kill_once_exists(first, out / "models" / "shapes" / NAMES[1] / "logs")  # second trial
     assert [record["trial_name"] for record in results.read_records(out)] == NAMES[:1]
     assert not (out / "report").exists()
 
-    second = _start(command)
-    output, _ = second.communicate(timeout=900)
+    second = start(command)
+    output = finish(second)
     assert second.returncode == 0, output
     records = results.read_records(out)
     assert [record["trial_name"] for record in records] == NAMES
