@@ -1,6 +1,6 @@
 """How much training the shapes models need before Figure 1 shows the paper's curves.
 
-Runs the shapes trial of a sweep (`bvae_tf.experiments.shapes.run_trial`: train, export,
+Runs the trial runner of the sweeps (`bvae_tf.trial.run_trial`: train, export,
 score) for one zoo entry at betas 0, 1, 4 and seeds 0, 1, under the quick profile with only
 `train_fraction` and `max_epochs` changed, once per training budget, and prints each
 trial's wall time, beta-VAE score, MIG and validation losses. Trials are deterministic:
@@ -19,9 +19,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bvae_tf import profiles
+from bvae_tf import profiles, trial
 from bvae_tf.data import shapes
-from bvae_tf.experiments import shapes as shapes_experiment
 
 
 def parse_budget(text):
@@ -51,8 +50,8 @@ def main(argv=None):
             for seed in map(int, args.seeds.split(",")):
                 with tempfile.TemporaryDirectory() as results_dir:
                     began = time.perf_counter()
-                    record = shapes_experiment.run_trial(args.entry, beta, seed, data,
-                                                         results_dir, profile)
+                    record = trial.run_trial(trial.TrialSpec(args.entry, beta, seed),
+                                             profile.settings("shapes"), results_dir, data)
                     seconds = time.perf_counter() - began
                 steps = record["config"]["train_batches"] * record["epochs"]
                 losses = record["losses"]["validation"]

@@ -2,23 +2,80 @@
 
 Each subcommand is a pair: `_add_<name>(subparsers)` declares its flags and
 `_run_<name>(args)` calls the library. Imports are local so that `bvae-tf --help` is fast.
+Flags mean one thing everywhere: `--results DIR` is the results directory of every
+subcommand that writes or reads one; `--cache-dir` and `--mnist` are the datasets' files.
+Values are checked while parsing, so a bad one stops the command before any work.
 
 Example:
     $ bvae-tf data --cache-dir /tmp/shapes
-    $ bvae-tf train --model conv_denoising --beta 4 --seed 0 --out runs/conv4
+    $ bvae-tf train --model conv_denoising --beta 4 --seed 0 --results runs/conv4
 """
 
 import argparse
+import math
+import os
+import pathlib
 import sys
 
+from bvae_tf import zoo  # the table only: TensorFlow is imported when a model is built
 
-def _add_data(subparsers):
-    parser = subparsers.add_parser("data", help="Build or verify the shapes dataset cache.")
-    parser.add_argument("--cache-dir", default=None, help="Cache directory (default: "
+
+def _integer(low, high=None):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"must be an integer {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(low, high, low_open=False):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or value > high or (
+                low_open and value == low):
+            interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+            raise argparse.ArgumentTypeError(f"must be a finite number in {interval}, "
+                                             f"got {text}")
+        return value
+
+    return parse
+
+
+SEED = _integer(0, 2**32 - 1)
+
+
+def _dataset_parents():
+    """Returns the parsers declaring `--cache-dir` (shapes) and `--mnist`, once each."""
+    shapes = argparse.ArgumentParser(add_help=False)
+    shapes.add_argument("--cache-dir", default=None, help="Shapes cache directory (default: "
                         "$BVAE_TF_CACHE or the user cache dir).")
-    parser.add_argument("--seed", type=int, default=0, help="Seed of the subsample and split.")
-    parser.add_argument("--show", type=int, default=0, metavar="N",
-                        help="Also write a labelled mosaic of N random images to --out.")
+    mnist = argparse.ArgumentParser(add_help=False)
+    mnist.add_argument("--mnist", default=None, metavar="NPZ", help="mnist.npz (default: "
+                       "$BVAE_TF_MNIST or the Keras cache).")
+    return {"shapes": [shapes], "both": [shapes, mnist], "none": []}
+
+
+def _results_argument(parser, required=True, help_text="Results directory."):
+    parser.add_argument("--results", required=required, default=None, metavar="DIR",
+                        help=help_text)
+
+
+def _add_data(subparsers, parents):
+    parser = subparsers.add_parser("data", parents=parents,
+                                   help="Build or verify the shapes dataset cache.")
+    parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes subsample "
+                        "and of the train/validation/test split (default: 0).")
+    parser.add_argument("--show", type=_integer(1), default=None, metavar="N",
+                        help="Also write a labelled mosaic of N random training images.")
     parser.add_argument("--out", default="samples.png", help="Mosaic path (with --show).")
 
 
@@ -37,89 +94,97 @@ def _run_data(args):
     data = shapes.ShapesData(packed_grid, index, seed=args.seed, path=directory)
     print("\n".join(summary.report_lines(data, status, time.perf_counter() - start)))
     if args.show:
+        if args.show > len(data.train):
+            raise ValueError(f"--show {args.show} is more than the {len(data.train)} training "
+                             "images; give at most that many.")
         summary.save_mosaic(data, args.show, args.out, random_state=args.seed)
         print(f"wrote a mosaic of {args.show} training images to {args.out}")
 
 
-def _add_train(subparsers):
+def _add_train(subparsers, parents):
     parser = subparsers.add_parser(
-        "train", help="Train one zoo entry as the paper did; write model, encoder, history."
-    )
-    parser.add_argument("--model", required=True, help="Zoo entry: fc, conv, fc_denoising, "
-                        "conv_denoising, mnist_fc or mnist_conv.")
-    parser.add_argument("--beta", type=float, required=True, help="Weight of the KL term.")
-    parser.add_argument("--seed", type=int, default=0, help="Seed of model and pipelines.")
-    parser.add_argument("--out", required=True, help="Output directory: model.keras, "
-                        "saved_model/<model>/1/, history.json, logs/.")
-    parser.add_argument("--max-epochs", type=int, default=None,
+        "train", parents=parents, help="Train one zoo entry as the paper did: the sweeps' "
+        "trial runner on one point (model, encoder, record, scores).")
+    parser.add_argument("--model", required=True, choices=zoo.NAMES, help="Zoo entry.")
+    parser.add_argument("--beta", type=_number(0, 1e6), required=True,
+                        help="Weight of the KL term, from 0 to 1e6.")
+    parser.add_argument("--seed", type=SEED, default=0, help="Seed of the model's "
+                        "initialisation, the epoch orders, the noise, the MNIST subset and the "
+                        "scores' sampling (default: 0).")
+    _results_argument(parser, help_text="Results directory: models/, saved_models/, "
+                      "records/ (the sweeps' layout).")
+    parser.add_argument("--max-epochs", type=_integer(1), default=None,
                         help="Epoch cap (default: none; early stopping ends training).")
-    parser.add_argument("--train-fraction", type=float, default=None,
+    parser.add_argument("--train-fraction", type=_number(0, 1, low_open=True), default=None,
                         help="Train on this fraction (shapes: of the split; MNIST: of "
                         "every class). Default: all.")
-    parser.add_argument("--validation-size", type=int, default=None,
+    parser.add_argument("--validation-size", type=_integer(1), default=None,
                         help="Validate on the first N validation images (default: the "
                         "paper's 40,000 for shapes, 5,000 for MNIST).")
-    parser.add_argument("--cache-dir", default=None, help="Shapes cache directory (default: "
-                        "$BVAE_TF_CACHE or the user cache dir).")
+    parser.add_argument("--metrics", default="", help="Shapes: comma-separated metrics of "
+                        "the exported encoder (default: none). MNIST trials always score "
+                        "the SVM.")
 
 
 def _run_train(args):
-    from bvae_tf import training
-    from bvae_tf.experiments import train
+    from bvae_tf import metrics, profiles, training, trial, zoo
 
+    mnist = zoo.entry(args.model).dataset == "mnist"
+    spec = trial.TrialSpec(args.model, args.beta, args.seed,
+                           (args.train_fraction or 1.0) if mnist else None)
+    chosen = metrics.parse_names(args.metrics) if args.metrics and not mnist else ()
+    settings = profiles.TrialSettings(
+        max_epochs=args.max_epochs, train_fraction=None if mnist else args.train_fraction,
+        validation_size=args.validation_size, metrics=tuple(chosen))
+    _check_writable_dir(args.results, "--results")
     try:
-        summary = train.run(
-            args.model, args.beta, args.seed, args.out, max_epochs=args.max_epochs,
-            train_fraction=args.train_fraction, cache_dir=args.cache_dir,
-            validation_size=args.validation_size,
-        )
+        record = trial.run_trial(spec, settings, args.results, cache_dir=args.cache_dir,
+                                 mnist_path=args.mnist, verbose="auto")
     except training.NaNLossError as error:
         print(f"bvae-tf train: error: {error}", file=sys.stderr)
         return 3
-    print(f"Trained {args.model} (beta={args.beta}, seed={args.seed}) for "
-          f"{summary['epochs']} epochs, best epoch {summary['best_epoch']}; wrote {args.out}")
+    print(f"Trained {spec.name} for {record['epochs']} epochs, best epoch "
+          f"{record['best_epoch']}; wrote {args.results}")
+    for key, value in record["metrics"].items():
+        print(f"{key}  {value:.4f}")
     return 0
 
 
-def _add_report(subparsers):
+def _add_report(subparsers, parents):
     parser = subparsers.add_parser(
-        "report", help="Figures 1 and 2, tables, reconstructions, traversals and report.md "
-        "of a results directory."
-    )
-    parser.add_argument("--results", required=True, help="Results directory of a sweep.")
-    parser.add_argument("--out", default=None, help="Output directory (default: "
-                        "<results>/report/).")
+        "report", parents=parents, help="Figures 1 and 2, tables, reconstructions, traversals "
+        "and report.md of a results directory.")
+    _results_argument(parser, help_text="Results directory of a sweep.")
+    parser.add_argument("--report-dir", default=None, metavar="DIR", help="Where the report "
+                        "goes (default: <results>/report/).")
     parser.add_argument("--trials", nargs="+", default=None, metavar="NAME",
                         help="Trials whose reconstructions and traversals are drawn "
                         "(default: per entry, the lowest and highest beta at seed 0).")
-    parser.add_argument("--seed", type=int, default=0, help="Seed drawing the test images.")
-    parser.add_argument("--cache-dir", default=None, help="Shapes cache directory (default: "
-                        "$BVAE_TF_CACHE or the user cache dir).")
-    parser.add_argument("--mnist", default=None, metavar="PATH",
-                        help="mnist.npz (default: $BVAE_TF_MNIST or the Keras cache).")
+    parser.add_argument("--seed", type=SEED, default=0, help="Seed drawing the test images "
+                        "shown (default: 0).")
 
 
 def _run_report(args):
     from bvae_tf.reports import write_report
 
-    path = write_report(args.results, args.out, chosen=args.trials, seed=args.seed,
+    path = write_report(args.results, args.report_dir, chosen=args.trials, seed=args.seed,
                         shapes_cache_dir=args.cache_dir, mnist_path=args.mnist)
     print(f"wrote {path}")
 
 
-def _add_sweep(subparsers):
+def _add_sweep(subparsers, parents):
     parser = subparsers.add_parser(
-        "sweep", help="Run or resume a beta sweep with keras-tuner (local, chief or worker)."
-    )
+        "sweep", parents=parents, help="Run or resume a beta sweep with keras-tuner (local, "
+        "chief or worker).")
     parser.add_argument("--study", choices=("shapes", "mnist"), default="shapes",
                         help="Which study to sweep (default: shapes).")
     _add_sweep_arguments(parser)
 
 
-def _add_mnist(subparsers):
+def _add_mnist(subparsers, parents):
     parser = subparsers.add_parser(
-        "mnist", help="The MNIST experiment: its beta sweep (= sweep --study mnist)."
-    )
+        "mnist", parents=parents, help="The MNIST experiment: its beta sweep (= sweep --study "
+        "mnist).")
     parser.set_defaults(study="mnist")
     _add_sweep_arguments(parser)
 
@@ -128,37 +193,37 @@ def _add_sweep_arguments(parser):
     parser.add_argument("--profile", default="quick", help="quick, paper or the path of a .py "
                         "file defining PROFILE (default: quick).")
     parser.add_argument("--entries", default=None, help="Comma-separated zoo entries "
-                        "(default: the profile's for the study).")
+                        f"(default: the profile's for the study; all: {', '.join(zoo.NAMES)}).")
     parser.add_argument("--betas", nargs="+", default=None, help="KL weights, e.g. 0 1 4 or "
                         "0,1,4 (default: the profile's).")
-    parser.add_argument("--seeds", nargs="+", default=None, help="Seeds (default: the "
-                        "profile's).")
+    parser.add_argument("--seeds", nargs="+", default=None, help="Training seeds (default: "
+                        "the profile's).")
     parser.add_argument("--fractions", nargs="+", default=None, help="MNIST training "
                         "fractions (default: the profile's).")
-    parser.add_argument("--out", required=True, help="Results directory (rerun the same "
-                        "command to resume).")
+    parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes subsample "
+                        "and split (default: 0); the training seeds are --seeds.")
+    _results_argument(parser, help_text="Results directory (rerun the same command to "
+                      "resume).")
     parser.add_argument("--role", choices=("local", "chief", "worker"), default="local",
                         help="local: run every trial here; chief: serve the keras-tuner "
                         "oracle; worker: take trials from the chief.")
     parser.add_argument("--oracle", default="127.0.0.1:8000", metavar="HOST:PORT",
-                        help="Address of the chief (entry i of the sweep uses PORT + i).")
-    parser.add_argument("--connect-timeout", type=float, default=60.0, metavar="SECONDS",
-                        help="How long a worker waits for the chief (default: 60).")
-    parser.add_argument("--cache-dir", default=None, help="Shapes cache directory (default: "
-                        "$BVAE_TF_CACHE or the user cache dir).")
-    parser.add_argument("--mnist", default=None, metavar="PATH",
-                        help="mnist.npz (default: $BVAE_TF_MNIST or the Keras cache).")
+                        help="Address of the chief (plaintext gRPC: keep it on loopback, a "
+                        "private network or an SSH tunnel).")
+    parser.add_argument("--connect-timeout", type=_number(0, 86_400, low_open=True),
+                        default=60.0, metavar="SECONDS",
+                        help="How long a worker waits for the chief, per call (default: 60).")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
 
-def _numbers(values, kind):
+def _numbers(values, kind, flag):
     if values is None:
         return None
     items = [item for value in values for item in value.split(",") if item.strip()]
     try:
         return [kind(item) for item in items]
     except ValueError:
-        raise ValueError(f"Expected {kind.__name__} values, got {values}.") from None
+        raise ValueError(f"{flag} takes {kind.__name__} values; got {values}.") from None
 
 
 def _run_sweep(args):
@@ -166,30 +231,31 @@ def _run_sweep(args):
 
     try:
         summary = tuning.run_sweep(
-            args.profile, args.study, args.out, role=args.role, oracle=args.oracle,
+            args.profile, args.study, args.results, role=args.role, oracle=args.oracle,
             entries=None if args.entries is None else args.entries.split(","),
-            betas=_numbers(args.betas, float), seeds=_numbers(args.seeds, int),
-            fractions=_numbers(args.fractions, float), cache_dir=args.cache_dir,
-            mnist_path=args.mnist, connect_timeout=args.connect_timeout,
-            verbose=0 if args.quiet else 1,
+            betas=_numbers(args.betas, float, "--betas"),
+            seeds=_numbers(args.seeds, int, "--seeds"),
+            fractions=_numbers(args.fractions, float, "--fractions"), seed=args.seed,
+            cache_dir=args.cache_dir, mnist_path=args.mnist,
+            connect_timeout=args.connect_timeout, verbose=0 if args.quiet else 1,
         )
     except TimeoutError as error:
         print(f"bvae-tf sweep: error: {error}", file=sys.stderr)
         return 3
     print(f"{summary['completed']} of {summary['total']} trials of the {args.study} sweep "
-          f"have records in {args.out}")
+          f"have records in {args.results}")
     if summary["missing"]:
-        print(f"bvae-tf sweep: {len(summary['missing'])} trials failed: "
+        print(f"bvae-tf sweep: {len(summary['missing'])} trials have no record: "
               f"{', '.join(summary['missing'])}; rerun the command to retry them.",
               file=sys.stderr)
         return 1
     return 0
 
 
-def _add_results(subparsers):
+def _add_results(subparsers, parents):
     parser = subparsers.add_parser("results", help="Print the records of a results directory "
                                    "as one table.")
-    parser.add_argument("results", metavar="DIR", help="Results directory of a sweep.")
+    _results_argument(parser, help_text="Results directory of a sweep.")
     parser.add_argument("--study", choices=("shapes", "mnist"), default=None,
                         help="Only this study (default: both).")
     parser.add_argument("--csv", default=None, metavar="OUT", help="Also write the table as "
@@ -199,6 +265,8 @@ def _add_results(subparsers):
 def _run_results(args):
     from bvae_tf import results
 
+    if args.csv:
+        _check_writable_file(args.csv, "--csv")
     rows = results.records_table(results.read_records(args.results, study=args.study))
     print(results.format_table(rows))
     if args.csv:
@@ -206,10 +274,10 @@ def _run_results(args):
         print(f"wrote {len(rows)} rows to {args.csv}")
 
 
-def _add_metric(subparsers):
+def _add_metric(subparsers, parents):
     parser = subparsers.add_parser(
-        "metric", help="Disentanglement metrics of an exported encoder on the shapes grid."
-    )
+        "metric", parents=parents, help="Disentanglement metrics of an exported encoder on the "
+        "shapes grid.")
     parser.add_argument("--encoder", required=True, metavar="PATH", help="Exported encoder: "
                         "<dir>/<name>/<version> or <dir>/<name> (its latest version).")
     parser.add_argument("--metrics", default="beta_vae,factor_vae,mig,dci,sap",
@@ -220,9 +288,8 @@ def _add_metric(subparsers):
     parser.add_argument("--dci-importance", choices=("gradient_boosting", "random_forest"),
                         default="gradient_boosting", help="DCI importance model (default: "
                         "disentanglement_lib's gradient boosting; random_forest is faster).")
-    parser.add_argument("--seed", type=int, default=0, help="Seed of the metrics' sampling.")
-    parser.add_argument("--cache-dir", default=None, help="Shapes cache directory (default: "
-                        "$BVAE_TF_CACHE or the user cache dir).")
+    parser.add_argument("--seed", type=SEED, default=0, help="Seed of the metrics' sampling "
+                        "(default: 0).")
     parser.add_argument("--json", default=None, metavar="OUT",
                         help="Also write the scores as JSON to OUT (atomically).")
 
@@ -232,6 +299,8 @@ def _run_metric(args):
     from bvae_tf.data import shapes
 
     names = metrics.parse_names(args.metrics)
+    if args.json:
+        _check_writable_file(args.json, "--json")
     options = {"protocol": args.protocol} if "beta_vae" in names else {}
     if "dci" in names:
         options["dci"] = {"importance_model": args.dci_importance}
@@ -248,34 +317,29 @@ def _run_metric(args):
         print(f"wrote {args.json}")
 
 
-def _add_reproduce(subparsers):
+def _add_reproduce(subparsers, parents):
     parser = subparsers.add_parser(
-        "reproduce", help="The whole paper: data, shapes and MNIST sweeps, report (resumable)."
-    )
+        "reproduce", parents=parents, help="The whole paper: data, shapes and MNIST sweeps, "
+        "report (resumable).")
     parser.add_argument("--profile", default="quick", help="quick (minutes on a CPU, the "
                         "default), paper (the full protocol), or a .py file defining PROFILE.")
-    parser.add_argument("--out", default=None, metavar="DIR",
-                        help="Results directory (default: results/<profile>).")
-    parser.add_argument("--seed", type=int, default=0, help="Seed of the shapes split.")
-    parser.add_argument("--cache-dir", default=None, help="Shapes cache directory (default: "
-                        "$BVAE_TF_CACHE or the user cache dir).")
-    parser.add_argument("--mnist", default=None, metavar="NPZ", help="mnist.npz (default: "
-                        "$BVAE_TF_MNIST or the Keras cache).")
+    _results_argument(parser, required=False, help_text="Results directory (default: "
+                      "results/<profile>).")
+    parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes subsample "
+                        "and split (default: 0); the training seeds are the profile's.")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
 
 
 def _run_reproduce(args):
-    import pathlib
+    from bvae_tf import reproduce
 
-    from bvae_tf.experiments import reproduce
-
-    out = args.out or pathlib.Path("results") / pathlib.Path(args.profile).stem
-    report = reproduce.reproduce(args.profile, out, cache_dir=args.cache_dir,
+    results_dir = args.results or pathlib.Path("results") / pathlib.Path(args.profile).stem
+    report = reproduce.reproduce(args.profile, results_dir, cache_dir=args.cache_dir,
                                  mnist_path=args.mnist, seed=args.seed, verbose=args.verbose)
     print(f"report: {report}")
 
 
-def _add_serving_config(subparsers):
+def _add_serving_config(subparsers, parents):
     parser = subparsers.add_parser(
         "serving-config", help="Write models.config for tensorflow_model_server.")
     parser.add_argument("root", nargs="?", default="saved_models", metavar="DIR",
@@ -291,16 +355,38 @@ def _run_serving_config(args):
     print(f"wrote {path} ({len(serving.find_servables(args.root))} servables)")
 
 
+def _check_writable_dir(path, flag):
+    """Refuses a directory path under a regular file, before any work."""
+    for parent in [pathlib.Path(path), *pathlib.Path(path).parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{flag} {path}: {parent} is a file, not a directory; choose "
+                                 "another path.")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ValueError(f"{flag} {path}: {parent} is not writable; choose another "
+                                 "path.")
+            return
+
+
+def _check_writable_file(path, flag):
+    """Refuses an output file path that is a directory or lies under a file, before any work."""
+    if pathlib.Path(path).is_dir():
+        raise ValueError(f"{flag} {path} is a directory; give a file name, e.g. "
+                         f"{pathlib.Path(path) / 'out'}.")
+    _check_writable_dir(pathlib.Path(path).parent, flag)
+
+
+# name: (declare flags, run, which dataset files it reads)
 COMMANDS = {
-    "data": (_add_data, _run_data),
-    "metric": (_add_metric, _run_metric),
-    "train": (_add_train, _run_train),
-    "report": (_add_report, _run_report),
-    "sweep": (_add_sweep, _run_sweep),
-    "mnist": (_add_mnist, _run_sweep),
-    "results": (_add_results, _run_results),
-    "reproduce": (_add_reproduce, _run_reproduce),
-    "serving-config": (_add_serving_config, _run_serving_config),
+    "data": (_add_data, _run_data, "shapes"),
+    "metric": (_add_metric, _run_metric, "shapes"),
+    "train": (_add_train, _run_train, "both"),
+    "report": (_add_report, _run_report, "both"),
+    "sweep": (_add_sweep, _run_sweep, "both"),
+    "mnist": (_add_mnist, _run_sweep, "both"),
+    "results": (_add_results, _run_results, "none"),
+    "reproduce": (_add_reproduce, _run_reproduce, "both"),
+    "serving-config": (_add_serving_config, _run_serving_config, "none"),
 }
 
 
@@ -311,19 +397,25 @@ def build_parser():
         description="beta-VAE model zoo: data, training, metrics, sweeps and reports.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for add, _ in COMMANDS.values():
-        add(subparsers)
+    parents = _dataset_parents()
+    for add, _, datasets in COMMANDS.values():
+        add(subparsers, parents[datasets])
     return parser
 
 
 def main(argv=None):
     """Entry point of the `bvae-tf` console script."""
     args = build_parser().parse_args(argv)
-    _, run = COMMANDS[args.command]
+    run = COMMANDS[args.command][1]
     try:
         return run(args) or 0
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:
         print(f"bvae-tf {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"bvae-tf {args.command}: error: {error.strerror or error}{where}",
+              file=sys.stderr)
         return 2
 
 

@@ -3,10 +3,10 @@
 keras-tuner runs distributed when `KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT` and
 `KERASTUNER_TUNER_ID` are set: the tuner whose id contains "chief" serves the oracle over
 gRPC and every other tuner ("tunerN") asks it for trials. `bvae_tf.tuning.run_sweep` sets them
-from `--role` and `--oracle HOST:PORT` for the duration of a sweep. One chief serves one oracle
-per zoo entry, entry `i` on `PORT + i`, all at once, and returns when every worker has been
-told to stop. A worker gives up with a `TimeoutError` when the chief does not answer within
-its timeout, instead of keras-tuner's one hour of waiting.
+from `--role` and `--oracle HOST:PORT` for the duration of a sweep. The chief serves the
+study's one oracle on that port and returns when every worker has been told to stop. A
+worker gives up with a `TimeoutError` when the chief does not answer within its timeout,
+instead of keras-tuner's one hour of waiting (`bvae_tf.kt_compat`).
 
 Example:
     >>> parse_address("127.0.0.1:8000")
@@ -14,15 +14,19 @@ Example:
 """
 
 import contextlib
+import fcntl
+import ipaddress
 import os
+import pathlib
 import socket
 import sys
-import time
+import threading
+import warnings
 
 from bvae_tf import results
 
 _ENVIRONMENT = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
-_POLL_S = 0.5
+_REFRESH_S = 1.0
 
 
 def parse_address(address):
@@ -77,20 +81,16 @@ def wait_for_chief(host, port, timeout):
         raise TimeoutError(
             f"No keras-tuner chief answered at {host}:{port} within {timeout:g} s. Start the "
             "chief first (`bvae-tf sweep --role chief --oracle HOST:PORT` with the same "
-            "profile, study and --out; entry i of the sweep is served on PORT + i), or check "
-            "--oracle.") from None
+            "profile, study and --results), or check --oracle.") from None
     finally:
         channel.close()
 
 
 @contextlib.contextmanager
-def call_timeout(seconds, address):
-    """Bounds every worker-to-chief call to `seconds` and turns gRPC failures into errors."""
+def chief_errors(address, seconds):
+    """Turns a worker's gRPC failures into errors that say what to do."""
     import grpc
-    from keras_tuner.src.distribute import oracle_client
 
-    saved = oracle_client.TIMEOUT
-    oracle_client.TIMEOUT = seconds
     try:
         yield
     except grpc.RpcError as error:
@@ -100,61 +100,72 @@ def call_timeout(seconds, address):
                                f"{seconds:g} s ({code.name}). Restart the chief and this "
                                "worker with the same command: finished trials are kept.") from None
         raise RuntimeError(f"The keras-tuner chief at {address} failed: {error}") from None
-    finally:
-        oracle_client.TIMEOUT = saved
 
 
-def serve(tuners, host, port, progress=None):
-    """Serves each tuner's oracle on `PORT + i` until every worker has been told to stop.
+def check_listen_address(host, port):
+    """Checks that the chief can listen on host:port; warns when that is beyond loopback.
 
-    Args:
-        tuners: list of chief tuners (`KERASTUNER_TUNER_ID="chief"`), one per zoo entry.
-        host: str, address to listen on.
-        port: int, port of the first tuner's oracle.
-        progress: `Progress` refreshed while serving, or None.
+    keras-tuner's oracle speaks plaintext, unauthenticated gRPC: anyone who reaches the port
+    can read the grid and report results. Keep it on loopback, a private network or an SSH
+    tunnel (README, "The paper profile, on a GPU or across machines").
 
     Raises:
-        OSError: a port cannot be bound.
+        OSError: the address cannot be bound (the message says which port to change).
     """
-    from concurrent import futures
-
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
-
-    servers, servicers = [], []
     try:
-        for offset, tuner in enumerate(tuners):
-            tuner.save()
-            server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-            servicer = oracle_chief.OracleServicer(tuner.oracle)
-            protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-            _bind(server, f"{host}:{port + offset}")
-            server.start()
-            servers.append(server)
-            servicers.append(servicer)
-        while not all(servicer.stop_triggered and oracle_chief.exit_chief(tuner.oracle)
-                      for servicer, tuner in zip(servicers, tuners)):
-            time.sleep(_POLL_S)
-            if progress is not None:
-                progress.refresh()
-    finally:
-        for server in servers:
-            server.stop(grace=1.0)
-    for tuner in tuners:
-        tuner.save()
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, protocol, _, address = infos[0]
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise OSError(f"The chief cannot listen on {host}:{port} ({error.strerror or error}): "
+                      "is the port in use, or the host not this machine's? Choose another "
+                      "--oracle HOST:PORT.") from None
+    if not ipaddress.ip_address(address[0]).is_loopback:
+        warnings.warn(f"The keras-tuner chief listens on {host}:{port}, beyond loopback, with "
+                      "plaintext unauthenticated gRPC: keep that port on a trusted network "
+                      "(a private network or an SSH tunnel).", stacklevel=2)
 
 
-def _bind(server, address):
-    try:
-        bound = server.add_insecure_port(address)
-    except RuntimeError as error:
-        bound, cause = 0, error
-    else:
-        cause = None
-    if not bound:
-        raise OSError(f"The chief cannot listen on {address} ({cause}): is the port in use? "
-                      "Choose another --oracle PORT (entry i uses PORT + i).")
+class SweepBusyError(RuntimeError):
+    """Raised when another sweep process already runs a study in the same results directory."""
+
+
+@contextlib.contextmanager
+def sweep_lock(results_dir, study, role):
+    """Holds `<results>/.lock-<study>` while a local sweep or a chief runs (workers share).
+
+    Two local sweeps of one study into one directory would train the same trials into the
+    same paths; the second is refused, naming the first's process. The lock is an `flock`,
+    released by the kernel when its holder dies, so a killed sweep never blocks a rerun.
+
+    Raises:
+        SweepBusyError: another process holds the lock.
+    """
+    if role == "worker":
+        yield
+        return
+    path = pathlib.Path(results_dir) / f".lock-{study}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise SweepBusyError(
+                f"The {study} sweep in {results_dir} is already run by {holder}. Wait for it "
+                "to finish, or stop it; to run several processes on one study, start one "
+                "--role chief and any number of --role worker.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Progress:
@@ -188,6 +199,26 @@ class Progress:
         """Moves the bar to the number of finished trials."""
         if self.bar is not None:
             self.bar.update(self.done() - self.bar.n)
+
+    @contextlib.contextmanager
+    def refreshing(self, enabled=True):
+        """Refreshes the bar every second from a thread while the block runs (a chief)."""
+        if not enabled or self.bar is None:
+            yield
+            return
+        stop = threading.Event()
+
+        def loop():
+            while not stop.wait(_REFRESH_S):
+                self.refresh()
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def __enter__(self):
         return self

@@ -31,11 +31,17 @@ import importlib.metadata
 import json
 import os
 import pathlib
+import platform
 import tempfile
 
 STUDIES = ("shapes", "mnist")
 CONFIG_FILE = "config.json"
 REQUIRED_KEYS = ("study", "trial_name", "entry", "beta", "seed")
+# Version of the record schema (`docs/records.md`). Records without `schema_version` are
+# version 1 (before December 2026): read with their metric names updated (`upgrade_record`).
+SCHEMA_VERSION = 2
+_RENAMED_METRICS_V1 = {"dci_disentanglement": "dci", "dci_completeness": "dci.completeness",
+                       "dci_informativeness_test": "dci.informativeness_test"}
 _LEADING_COLUMNS = ("study", "entry", "fraction", "beta", "seed", "epochs", "best_epoch")
 _LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 
@@ -74,6 +80,38 @@ def versions():
         except importlib.metadata.PackageNotFoundError:
             found[key] = None
     return found
+
+
+def machine():
+    """Returns a description of this machine for a record: CPU model, cores, platform.
+
+    Example:
+        >>> sorted(machine())
+        ['cores', 'cpu', 'platform']
+    """
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()}
+
+
+def cpu_model():
+    """Returns the CPU's model name (`/proc/cpuinfo`'s "model name"), else `platform`'s."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def model_dir(results_dir, study, name):
+    """Returns `<results_dir>/models/<study>/<name>`: a trial's model, history and logs."""
+    _check_study(study)
+    return pathlib.Path(results_dir) / "models" / study / name
+
+
+def relative_path(path, results_dir):
+    """Returns `path` relative to `results_dir`, POSIX style (what records store)."""
+    return pathlib.Path(path).resolve().relative_to(pathlib.Path(results_dir).resolve()).as_posix()
 
 
 def _atomic_write_text(path, text):
@@ -158,7 +196,33 @@ def load_record(path):
     if not isinstance(record, dict) or any(key not in record for key in REQUIRED_KEYS):
         raise ValueError(f"Invalid record {path}: expected a JSON object with the keys "
                          f"{list(REQUIRED_KEYS)}; delete it and rerun the sweep to redo it.")
-    return record
+    return upgrade_record(record, path)
+
+
+def upgrade_record(record, path="a record"):
+    """Returns `record` in the current schema; refuses versions this package cannot read.
+
+    Version 1 (no `schema_version`): metric names `dci_disentanglement`, ... become `dci`,
+    `dci.completeness`, ... (`docs/records.md` lists the changes).
+
+    Raises:
+        ValueError: for a newer schema version (upgrade bvae_tf) or an unknown one.
+
+    Example:
+        >>> upgrade_record({"metrics": {"dci_disentanglement": 0.5}})["metrics"]
+        {'dci': 0.5}
+    """
+    version = record.get("schema_version", 1)
+    if version == SCHEMA_VERSION:
+        return record
+    if version != 1:
+        raise ValueError(
+            f"{path} has record schema version {version!r}; this bvae_tf reads versions 1 to "
+            f"{SCHEMA_VERSION}. Install the bvae_tf that wrote it (its `versions` field says "
+            "which), or rerun the trial.")
+    metrics = {_RENAMED_METRICS_V1.get(key, key): value
+               for key, value in (record.get("metrics") or {}).items()}
+    return {**record, "schema_version": SCHEMA_VERSION, "metrics": metrics}
 
 
 def record_exists(results_dir, study, name):
@@ -183,7 +247,7 @@ def read_records(results_dir, study=None):
     results_dir = pathlib.Path(results_dir)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"No results directory at {results_dir}: run `bvae-tf sweep "
-                                "--out DIR` first, or check the path.")
+                                "--results DIR` first, or check the path.")
     studies = STUDIES if study is None else (study,)
     records = []
     for name in studies:
@@ -268,7 +332,7 @@ def check_config(results_dir, config):
     if differing:
         raise ValueError(
             f"{results_dir} was made by a different configuration: the keys {differing} "
-            f"differ from {path}. Use a new results directory (--out) for this configuration, "
+            f"differ from {path}. Use a new results directory (--results) for this configuration, "
             "or rerun with the configuration that made it.")
     return path
 

@@ -5,8 +5,11 @@ References:
     `run_experiments.train_and_log_autoencoder` (early stopping and the NaN check).
 """
 
+import json
 import math
 import os
+import pathlib
+import shutil
 
 import keras
 import numpy as np
@@ -54,7 +57,94 @@ class RaiseOnNaNLoss(keras.callbacks.Callback):
             )
 
 
-def callbacks_for(patience=5, log_dir=None):
+class _EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' `EarlyStopping` whose state can be saved and restored (`ResumeState`)."""
+
+    def __init__(self, resumed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.resumed = resumed
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.resumed is not None:
+            self.wait, self.best, self.best_epoch, self.best_weights = self.resumed
+
+    def state(self):
+        """Returns `(wait, best, best_epoch, best_weights)`."""
+        return self.wait, self.best, self.best_epoch, self.best_weights
+
+
+class _UncappedProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, saying "no epoch cap" instead of `Epoch 1/1000000`."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs = 1  # keeps the parent from printing the sentinel count
+        super().on_epoch_begin(epoch, logs)
+        if self.verbose:
+            print(f"Epoch {epoch + 1} (no epoch cap: early stopping ends training)", flush=True)
+
+
+class ResumeState(keras.callbacks.Callback):
+    """Saves, after every epoch, what a killed `fit` needs to go on from that epoch.
+
+    The state directory holds the model's and the optimizer's variables
+    (`model.weights.h5`), early stopping's counters and best weights, and the per-epoch
+    history so far; it is written to a temporary directory and swapped in with renames, so a
+    kill at any moment leaves the last complete state. `fit(..., resume_dir=...)` reads it.
+    A finished `fit` deletes it.
+
+    Args:
+        directory: path of the state directory.
+        early_stopping: the `_EarlyStopping` callback of the same `fit`.
+        history: dict of per-epoch lists already run (from a resumed state), or None.
+    """
+
+    def __init__(self, directory, early_stopping, history=None):
+        super().__init__()
+        self.directory = pathlib.Path(directory)
+        self.early_stopping = early_stopping
+        self.history = {key: list(values) for key, values in (history or {}).items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        staging = self.directory.with_name(self.directory.name + ".staging")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        self.model.save_weights(staging / "model.weights.h5")
+        wait, best, best_epoch, best_weights = self.early_stopping.state()
+        if best_weights is not None:
+            np.savez(staging / "best_weights.npz", *best_weights)
+        state = {"epoch": epoch + 1, "wait": wait, "best": None if best is None else float(best),
+                 "best_epoch": best_epoch, "history": self.history}
+        (staging / "state.json").write_text(json.dumps(state))
+        previous = self.directory.with_name(self.directory.name + ".previous")
+        if self.directory.exists():
+            os.replace(self.directory, previous)
+        os.replace(staging, self.directory)
+        shutil.rmtree(previous, ignore_errors=True)
+
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _load_resume_state(directory, model):
+    """Restores the model from a `ResumeState` directory; returns its state dict or None."""
+    directory = pathlib.Path(directory)
+    for candidate in (directory, directory.with_name(directory.name + ".previous")):
+        if (candidate / "state.json").is_file():
+            state = json.loads((candidate / "state.json").read_text())
+            model.load_weights(candidate / "model.weights.h5")
+            best_weights = None
+            if (candidate / "best_weights.npz").is_file():
+                with np.load(candidate / "best_weights.npz") as arrays:
+                    best_weights = [arrays[f"arr_{index}"] for index in range(len(arrays))]
+            state["best_weights"] = best_weights
+            return state
+    return None
+
+
+def callbacks_for(patience=5, log_dir=None, resumed=None):
     """Returns the paper's callbacks: NaN check, early stopping and, with a log dir, logs.
 
     Args:
@@ -63,32 +153,35 @@ def callbacks_for(patience=5, log_dir=None):
             PATIENCE`). Keras' `EarlyStopping` stops after `patience` such epochs (`wait >=
             patience`), so it receives `patience + 1`. Defaults to 5.
         log_dir: path or None; if given, TensorBoard logs and `training.csv` go there.
+        resumed: `(wait, best, best_epoch, best_weights)` of a resumed run, or None.
 
     Returns:
-        List of `keras.callbacks.Callback`.
+        List of `keras.callbacks.Callback`; the second is the early-stopping callback.
     """
     callbacks = [
         RaiseOnNaNLoss(),
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience + 1, restore_best_weights=True
-        ),
+        _EarlyStopping(monitor="val_loss", patience=patience + 1, restore_best_weights=True,
+                       resumed=resumed),
     ]
     if log_dir is not None:
         os.makedirs(log_dir, exist_ok=True)
         callbacks += [
             keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)),
-            keras.callbacks.CSVLogger(os.path.join(log_dir, "training.csv")),
+            keras.callbacks.CSVLogger(os.path.join(log_dir, "training.csv"),
+                                      append=resumed is not None),
         ]
     return callbacks
 
 
 def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=None,
-        verbose="auto", callbacks=()):
+        verbose="auto", callbacks=(), resume_dir=None):
     """Trains `model` as the paper did: until the validation loss stops improving.
 
     Early stopping on the validation total loss, best weights restored at the end (also
     when `max_epochs` ends training first); a NaN or infinite training loss, or a NaN
-    validation loss, raises `NaNLossError` (see `RaiseOnNaNLoss`).
+    validation loss, raises `NaNLossError` (see `RaiseOnNaNLoss`). With `resume_dir`, the
+    state after every epoch is kept there (`ResumeState`) and a `fit` killed mid-run goes
+    on from its last finished epoch when called again with the same arguments.
 
     Args:
         model: a compiled `keras.Model` (a `bvae_tf.zoo` model).
@@ -99,10 +192,11 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         log_dir: path or None; TensorBoard logs and `training.csv` go there.
         verbose: Keras' verbosity ("auto": progress bar). Defaults to "auto".
         callbacks: extra `keras.callbacks.Callback`s. Defaults to ().
+        resume_dir: path or None: where the per-epoch state is kept. Defaults to None.
 
     Returns:
         `keras.callbacks.History`; `history.history` has `loss`, `reconstruction_loss`,
-        `kl_loss` and their `val_` twins, one value per epoch.
+        `kl_loss` and their `val_` twins, one value per epoch (a resumed run's included).
 
     Raises:
         NaNLossError: if a loss is not finite.
@@ -122,41 +216,71 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         raise ValueError(f"max_epochs must be None (no cap) or an int >= 1; got {max_epochs!r}.")
     if not isinstance(patience, int) or patience < 0:
         raise ValueError(f"patience must be an int >= 0; got {patience!r}.")
-    return model.fit(
+    state = None if resume_dir is None else _load_resume_state(resume_dir, model)
+    resumed = None if state is None else (
+        state["wait"], state["best"], state["best_epoch"], state["best_weights"])
+    chosen = callbacks_for(patience, log_dir, resumed)
+    if resume_dir is not None:
+        chosen.append(ResumeState(resume_dir, chosen[1], state and state["history"]))
+    if max_epochs is None and verbose:
+        chosen.append(_UncappedProgbar())
+    history = model.fit(
         train_ds,
         validation_data=validation_ds,
         epochs=NO_EPOCH_CAP if max_epochs is None else max_epochs,
-        callbacks=callbacks_for(patience, log_dir) + list(callbacks),
+        initial_epoch=0 if state is None else state["epoch"],
+        callbacks=chosen + list(callbacks),
         verbose=verbose,
         shuffle=False,  # the pipelines reshuffle every epoch themselves
     )
+    if state is not None:
+        history.history = {key: state["history"].get(key, []) + list(values)
+                           for key, values in history.history.items()}
+    return history
 
 
 LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 
 
-def summarize_history(history):
-    """Epoch count, 1-based best epoch (lowest `val_loss`) and the losses at that epoch.
+def per_epoch(history):
+    """Returns a history as plain per-epoch float lists: what `history.json` holds.
+
+    Example:
+        >>> per_epoch({"loss": [np.float32(2.5)]})
+        {'loss': [2.5]}
+    """
+    return {key: [float(value) for value in values] for key, values in history.items()}
+
+
+def summarize_history(history, patience=5):
+    """Epoch count, 1-based best epoch (lowest `val_loss`), how training ended, the losses.
 
     Args:
         history: dict of per-epoch lists, `keras.callbacks.History.history`.
+        patience: int, the patience training ran with (see `callbacks_for`).
 
     Returns:
-        dict with `epochs`, `best_epoch` and `losses` {"train": {...}, "validation": {...}}
-        over `LOSS_NAMES`: the fields a results record keeps.
+        dict with `epochs`, `best_epoch`, `early_stopped` (True when `patience + 1` epochs
+        followed the best one: early stopping ended training, not an epoch cap) and
+        `losses` {"train": {...}, "validation": {...}} over `LOSS_NAMES`: the fields a
+        results record keeps.
 
     Example:
         >>> history = {"loss": [3.0, 2.0], "val_loss": [2.5, 2.6],
         ...            "reconstruction_loss": [2.0, 1.5], "val_reconstruction_loss": [2.0, 2.1],
         ...            "kl_loss": [1.0, 0.5], "val_kl_loss": [0.5, 0.5]}
-        >>> summary = summarize_history(history)
-        >>> summary["epochs"], summary["best_epoch"], summary["losses"]["validation"]["loss"]
-        (2, 1, 2.5)
+        >>> summary = summarize_history(history, patience=0)
+        >>> summary["epochs"], summary["best_epoch"], summary["early_stopped"]
+        (2, 1, True)
+        >>> summary["losses"]["validation"]["loss"]
+        2.5
     """
     best = int(np.nanargmin(history["val_loss"]))
+    epochs = len(history["val_loss"])
     return {
-        "epochs": len(history["val_loss"]),
+        "epochs": epochs,
         "best_epoch": best + 1,
+        "early_stopped": epochs - (best + 1) > patience,
         "losses": {
             "train": {name: float(history[name][best]) for name in LOSS_NAMES},
             "validation": {name: float(history[f"val_{name}"][best]) for name in LOSS_NAMES},

@@ -1,9 +1,11 @@
-"""The model zoo: the paper's six beta-VAEs, compiled with the paper's defaults.
+"""The model zoo: the paper's six beta-VAEs as one table, and a constructor per entry.
 
-Each entry is a function that only chooses `BetaVAE` arguments and compiles the model;
-none subclasses. Sources of the defaults: "paper" is Peychev, Velickovic and Lio (2017);
-"authors' code" is github.com/mpeychev/disentangled-autoencoders (`get_autoencoder.py`,
-`run_experiments.py`), read line by line in DESIGN.md section 2.
+`ENTRIES` is the only place that states what an entry is: its dataset, architecture, layer
+sizes, latent size, learning-rate rule and where each number comes from. Every other module
+(profiles, trial runner, reports, CLI help) reads `NAMES`, `entry(name)` or `names(dataset)`.
+Sources: "paper" is Peychev, Velickovic and Lio (2017); "authors' code" is
+github.com/mpeychev/disentangled-autoencoders (`get_autoencoder.py`, `run_experiments.py`),
+read line by line in `docs/protocol.md`.
 
 | entry            | data   | architecture | latent | denoising |
 | ---------------- | ------ | ------------ | ------ | --------- |
@@ -16,149 +18,252 @@ none subclasses. Sources of the defaults: "paper" is Peychev, Velickovic and Lio
 
 Example:
 >>> from bvae_tf import zoo
->>> model = zoo.get("fc")(beta=4.0, seed=0)
+>>> model = zoo.fc(beta=4.0, seed=0)
 >>> model.latent_dim, model.beta, round(float(model.optimizer.learning_rate), 6)
 (10, 4.0, 0.001)
->>> zoo.dataset_of("mnist_conv")
-'mnist'
+>>> zoo.entry("mnist_conv").dataset, zoo.names("mnist")
+('mnist', ('mnist_fc', 'mnist_conv'))
 """
 
-import keras
+import dataclasses
 
-from bvae_tf.models import BetaVAE
-
-NAMES = ("fc", "conv", "fc_denoising", "conv_denoising", "mnist_fc", "mnist_conv")
-
-# Adam, learning rate 1e-3 (paper); 3e-5 for the shapes models at beta = 0 (paper; authors'
-# `run_experiments.go_shapes`: `lr = 0.00003 if current_beta < 1e-3 else 0.001`).
-LEARNING_RATE = 1e-3
-SHAPES_BETA_ZERO_LEARNING_RATE = 3e-5
+DATASETS = ("shapes", "mnist")
 # `tf.train.AdamOptimizer`'s default epsilon (authors' code); Keras' default is 1e-7.
 ADAM_EPSILON = 1e-8
 # XLA per architecture, measured on 2 free CPU cores at the paper's batch of 1000
-# (BENCHMARKS.md, "Training throughput"): it fuses batch norm, activations, loss and Adam's
-# update, 1.9x faster for fc; its CPU convolutions are slower than oneDNN's, 1.4x slower
-# for conv. (On a core shared with another job both looked faster with XLA.)
+# (BENCHMARKS.md, "Training throughput"): 1.9x faster for fc, 1.4x slower for conv.
 XLA_BY_ARCHITECTURE = {"fc": True, "conv": False}
 
-_SHAPES = {"image_shape": (64, 64, 1), "latent_dim": 10}  # paper: 64x64 binary, 10 latents
-_MNIST = {"image_shape": (28, 28, 1), "latent_dim": 16}  # paper: 28x28 grey, 16 latents
-# Authors' `get_autoencoder.mnist`: FcAutoencoder([784, 512, 512, 16], [16, 512, 512, 512, 784]).
+
+@dataclasses.dataclass(frozen=True)
+class ZooEntry:
+    """One model of the zoo: everything needed to build it, with the source of each number.
+
+    Attributes:
+        name: str, the entry's name (a key of `ENTRIES`).
+        dataset: str, "shapes" or "mnist": what it trains on.
+        architecture: str, "fc" or "conv" (`bvae_tf.models.BetaVAE`'s families).
+        denoising: bool, trained on (salt-and-pepper inputs, clean targets).
+        image_shape: tuple (height, width, channels).
+        latent_dim: int, size of the code.
+        layers: dict of `BetaVAE` size arguments (`encoder_units`, `decoder_units`, and for
+            "conv" `encoder_filters`, `decoder_reshape`, `decoder_filters`, `output_strides`).
+        learning_rate: float, Adam's learning rate.
+        beta_zero_learning_rate: float or None, the learning rate at beta = 0 if different.
+        sources: dict, field name -> where its value comes from.
+    """
+
+    name: str
+    dataset: str
+    architecture: str
+    denoising: bool
+    image_shape: tuple
+    latent_dim: int
+    layers: dict
+    learning_rate: float
+    beta_zero_learning_rate: float | None
+    sources: dict
+
+    def learning_rate_at(self, beta):
+        """Returns the paper's learning rate for this entry at `beta`.
+
+        Example:
+            >>> entry("fc").learning_rate_at(0.0), entry("mnist_fc").learning_rate_at(0.0)
+            (3e-05, 0.001)
+        """
+        if beta == 0 and self.beta_zero_learning_rate is not None:
+            return self.beta_zero_learning_rate
+        return self.learning_rate
+
+    def model_config(self):
+        """Returns the `BetaVAE` keyword arguments that build this entry (beta and seed aside)."""
+        return {"architecture": self.architecture, "image_shape": self.image_shape,
+                "latent_dim": self.latent_dim, "denoising": self.denoising, **self.layers}
+
+
+_SHAPES_FC = {"encoder_units": (1200, 1200), "decoder_units": (1200, 1200, 1200)}
+_SHAPES_CONV = {
+    "encoder_filters": (16, 32), "encoder_units": (1024,), "decoder_units": (1024,),
+    "decoder_reshape": (8, 8, 64), "decoder_filters": (16, 4), "output_strides": 2,
+}
 _MNIST_FC = {"encoder_units": (512, 512), "decoder_units": (512, 512, 512)}
-_MNIST_CONV = {  # authors' ConvAutoencoder(28, 16)
+_MNIST_CONV = {
     "encoder_filters": (8, 16), "encoder_units": (512,), "decoder_units": (512,),
     "decoder_reshape": (7, 7, 16), "decoder_filters": (8, 4), "output_strides": 1,
 }
+_SHAPES_SOURCES = {
+    "image_shape": "paper, section 3: 64x64 binary images",
+    "latent_dim": "paper, section 3: 10 latents",
+    "learning_rate": "paper: Adam, 1e-3",
+    "beta_zero_learning_rate": "paper; authors' run_experiments.go_shapes: "
+                               "`lr = 0.00003 if current_beta < 1e-3 else 0.001`",
+}
+_MNIST_SOURCES = {
+    "image_shape": "paper, section 4.2: 28x28 grey MNIST",
+    "latent_dim": "paper, section 4.2; authors' get_autoencoder.mnist: 16 latents",
+    "learning_rate": "authors' run_experiments.go_mnist: 1e-3 at every beta",
+    "beta_zero_learning_rate": "authors' code: none (1e-3 at beta 0 too)",
+}
+_LAYER_SOURCES = {
+    ("shapes", "fc"): "paper, section 3; authors' FcAutoencoder defaults",
+    ("shapes", "conv"): "paper, section 3; authors' ConvAutoencoder(64, 10)",
+    ("mnist", "fc"): "authors' get_autoencoder.mnist: "
+                     "FcAutoencoder([784, 512, 512, 16], [16, 512, 512, 512, 784])",
+    ("mnist", "conv"): "authors' ConvAutoencoder(28, 16)",
+}
 
 
-def fc(beta=1.0, latent_dim=None, seed=0, learning_rate="auto", jit_compile="auto"):
-    """The paper's fully connected shapes beta-VAE, compiled.
+def _entry(name, dataset, architecture, denoising=False):
+    layers = {("shapes", "fc"): _SHAPES_FC, ("shapes", "conv"): _SHAPES_CONV,
+              ("mnist", "fc"): _MNIST_FC, ("mnist", "conv"): _MNIST_CONV}[dataset, architecture]
+    shapes = dataset == "shapes"
+    sources = {**(_SHAPES_SOURCES if shapes else _MNIST_SOURCES),
+               "layers": _LAYER_SOURCES[dataset, architecture],
+               "denoising": "paper, section 3: salt-and-pepper inputs, clean targets"}
+    return ZooEntry(
+        name=name, dataset=dataset, architecture=architecture, denoising=denoising,
+        image_shape=(64, 64, 1) if shapes else (28, 28, 1), latent_dim=10 if shapes else 16,
+        layers=dict(layers), learning_rate=1e-3,
+        beta_zero_learning_rate=3e-5 if shapes else None, sources=sources,
+    )
 
-    Encoder 4096 -> 1200 -> 1200 -> 10 (+ 10 log variances), decoder 10 -> 1200 -> 1200
-    -> 1200 -> 4096 logits (paper; authors' `FcAutoencoder` defaults).
+
+ENTRIES = {
+    entry.name: entry for entry in (
+        _entry("fc", "shapes", "fc"),
+        _entry("conv", "shapes", "conv"),
+        _entry("fc_denoising", "shapes", "fc", denoising=True),
+        _entry("conv_denoising", "shapes", "conv", denoising=True),
+        _entry("mnist_fc", "mnist", "fc"),
+        _entry("mnist_conv", "mnist", "conv"),
+    )
+}
+NAMES = tuple(ENTRIES)
+
+
+def entry(name):
+    """Returns the `ZooEntry` called `name`.
+
+    Raises:
+        ValueError: if `name` is not in `NAMES` (the message lists them).
+    """
+    if name not in ENTRIES:
+        raise ValueError(f"Unknown zoo entry {name!r}; choose one of {', '.join(NAMES)}.")
+    return ENTRIES[name]
+
+
+def names(dataset=None):
+    """Returns the entry names, in zoo order, of one dataset ("shapes", "mnist") or all.
+
+    Raises:
+        ValueError: for an unknown dataset.
+    """
+    if dataset is None:
+        return NAMES
+    if dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r}: expected one of {DATASETS}.")
+    return tuple(name for name, item in ENTRIES.items() if item.dataset == dataset)
+
+
+def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
+          jit_compile="auto", **model_options):
+    """Returns zoo entry `name` as a compiled `BetaVAE` with the paper's defaults.
 
     Args:
+        name: str, a name in `NAMES`.
         beta: float >= 0, weight of the KL term. Defaults to 1.0.
-        latent_dim: int or None. Defaults to None: 10 (paper).
+        latent_dim: int or None: the entry's (paper) when None.
         seed: int or None, seeds initializers and sampling. Defaults to 0.
-        learning_rate: float or "auto": 1e-3, or 3e-5 at beta = 0 (paper; authors' code).
-        jit_compile: bool or "auto": XLA if it measured faster for the architecture
-            (`XLA_BY_ARCHITECTURE`: on for fc, off for conv).
+        learning_rate: float or "auto": the entry's rule (`ZooEntry.learning_rate_at`).
+        jit_compile: bool or "auto": XLA where it measured faster for the architecture.
+        **model_options: further `BetaVAE` arguments (e.g. `batch_norm_momentum`).
 
     Returns:
-        A compiled `bvae_tf.models.BetaVAE`.
+        A compiled `bvae_tf.models.BetaVAE`, its optimizer built (so that a model saved
+        before training loads its optimizer state cleanly).
+
+    Raises:
+        ValueError: unknown entry, negative beta, or an argument `BetaVAE` refuses.
     """
-    return _shapes_model("fc", False, beta, latent_dim, seed, learning_rate, jit_compile)
+    import keras
+
+    from bvae_tf.models import BetaVAE
+
+    item = entry(name)
+    config = item.model_config()
+    if latent_dim is not None:
+        config["latent_dim"] = latent_dim
+    model = BetaVAE(beta=beta, seed=seed, **config, **model_options)
+    if learning_rate == "auto":
+        learning_rate = item.learning_rate_at(model.beta)
+    if jit_compile == "auto":
+        jit_compile = XLA_BY_ARCHITECTURE[item.architecture]
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON),
+        jit_compile=jit_compile,
+    )
+    model.optimizer.build(model.trainable_variables)
+    return model
 
 
-def conv(beta=1.0, latent_dim=None, seed=0, learning_rate="auto", jit_compile="auto"):
-    """The paper's convolutional shapes beta-VAE, compiled.
+def fc(beta=1.0, **options):
+    """The paper's fully connected shapes beta-VAE, compiled (options as `build`).
+
+    Encoder 4096 -> 1200 -> 1200 -> 10 (+ 10 log variances), decoder 10 -> 1200 -> 1200
+    -> 1200 -> 4096 logits (paper; authors' `FcAutoencoder` defaults). Learning rate 1e-3,
+    3e-5 at beta = 0 (paper).
+    """
+    return build("fc", beta, **options)
+
+
+def conv(beta=1.0, **options):
+    """The paper's convolutional shapes beta-VAE, compiled (options as `build`).
 
     Encoder conv 3x3/2 16 -> conv 3x3/2 32 -> 1024 -> 10; decoder 1024 -> 4096 = 8x8x64 ->
-    convT 3x3/2 16 -> convT 3x3/2 4 -> convT 3x3/2 1 (paper; authors'
-    `ConvAutoencoder(64, 10)`). Arguments as in `fc`.
+    convT 3x3/2 16 -> convT 3x3/2 4 -> convT 3x3/2 1 (paper; authors' `ConvAutoencoder(64, 10)`).
     """
-    return _shapes_model("conv", False, beta, latent_dim, seed, learning_rate, jit_compile)
+    return build("conv", beta, **options)
 
 
-def fc_denoising(beta=1.0, latent_dim=None, seed=0, learning_rate="auto", jit_compile="auto"):
+def fc_denoising(beta=1.0, **options):
     """`fc` trained to denoise: fit it on (salt-and-pepper inputs, clean targets) (paper).
 
     Build the data with `bvae_tf.data.pipeline.make_dataset(split, noise=True)`.
-    Arguments as in `fc`.
     """
-    return _shapes_model("fc", True, beta, latent_dim, seed, learning_rate, jit_compile)
+    return build("fc_denoising", beta, **options)
 
 
-def conv_denoising(beta=1.0, latent_dim=None, seed=0, learning_rate="auto", jit_compile="auto"):
-    """`conv` trained to denoise (paper); data as for `fc_denoising`, arguments as `fc`."""
-    return _shapes_model("conv", True, beta, latent_dim, seed, learning_rate, jit_compile)
+def conv_denoising(beta=1.0, **options):
+    """`conv` trained to denoise (paper); data as for `fc_denoising`, options as `build`."""
+    return build("conv_denoising", beta, **options)
 
 
-def mnist_fc(beta=1.0, latent_dim=None, seed=0, learning_rate="auto", jit_compile="auto"):
-    """The paper's fully connected MNIST beta-VAE, compiled.
+def mnist_fc(beta=1.0, **options):
+    """The paper's fully connected MNIST beta-VAE, compiled (options as `build`).
 
-    Encoder 784 -> 512 -> 512 -> 16, decoder 16 -> 512 -> 512 -> 512 -> 784 (paper;
-    authors' `get_autoencoder.mnist`). `latent_dim` None means 16 (paper);
-    `learning_rate="auto"` is 1e-3 at every beta (authors' code); others as in `fc`.
+    Encoder 784 -> 512 -> 512 -> 16, decoder 16 -> 512 -> 512 -> 512 -> 784 (authors'
+    `get_autoencoder.mnist`); learning rate 1e-3 at every beta (authors' code).
     """
-    config = {**_MNIST, **_MNIST_FC}
-    return _compiled("fc", False, config, beta, latent_dim, seed, learning_rate, jit_compile)
+    return build("mnist_fc", beta, **options)
 
 
-def mnist_conv(beta=1.0, latent_dim=None, seed=0, learning_rate="auto", jit_compile="auto"):
-    """The paper's convolutional MNIST beta-VAE, compiled.
+def mnist_conv(beta=1.0, **options):
+    """The paper's convolutional MNIST beta-VAE, compiled (options as `build`).
 
     Encoder conv 3x3/2 8 -> conv 3x3/2 16 -> 512 -> 16; decoder 512 -> 784 = 7x7x16 ->
-    convT 3x3/2 8 -> convT 3x3/2 4 -> convT 3x3/1 1 (paper; authors'
-    `ConvAutoencoder(28, 16)`). Arguments as in `mnist_fc`.
+    convT 3x3/2 8 -> convT 3x3/2 4 -> convT 3x3/1 1 (authors' `ConvAutoencoder(28, 16)`).
     """
-    config = {**_MNIST, **_MNIST_CONV}
-    return _compiled("conv", False, config, beta, latent_dim, seed, learning_rate, jit_compile)
+    return build("mnist_conv", beta, **options)
 
 
 def get(name):
-    """Returns the zoo function called `name`.
+    """Returns the constructor of zoo entry `name` (`get("fc") is fc`).
 
     Raises:
         ValueError: if `name` is not in `NAMES`.
     """
-    if name not in NAMES:
-        raise ValueError(f"Unknown zoo entry {name!r}; choose one of {', '.join(NAMES)}.")
-    return globals()[name]
+    return globals()[entry(name).name]
 
 
-def dataset_of(name):
-    """Returns "shapes" or "mnist", the dataset zoo entry `name` is trained on."""
-    return "mnist" if get(name) in (mnist_fc, mnist_conv) else "shapes"
-
-
-def is_denoising(name):
-    """Returns whether zoo entry `name` trains on (noisy inputs, clean targets)."""
-    return get(name) in (fc_denoising, conv_denoising)
-
-
-def _shapes_model(architecture, denoising, beta, latent_dim, seed, learning_rate, jit_compile):
-    if learning_rate == "auto" and beta == 0:
-        learning_rate = SHAPES_BETA_ZERO_LEARNING_RATE
-    return _compiled(
-        architecture, denoising, dict(_SHAPES), beta, latent_dim, seed, learning_rate, jit_compile
-    )
-
-
-def _compiled(architecture, denoising, config, beta, latent_dim, seed, learning_rate, jit_compile):
-    if latent_dim is not None:
-        config["latent_dim"] = latent_dim
-    model = BetaVAE(
-        architecture=architecture, beta=beta, denoising=denoising, seed=seed, **config
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=LEARNING_RATE if learning_rate == "auto" else learning_rate,
-            epsilon=ADAM_EPSILON,
-        ),
-        jit_compile=XLA_BY_ARCHITECTURE[architecture] if jit_compile == "auto" else jit_compile,
-    )
-    # Built now, so that a model saved before training loads its optimizer state cleanly.
-    model.optimizer.build(model.trainable_variables)
-    return model
+__all__ = ["ENTRIES", "NAMES", "ZooEntry", "build", "conv", "conv_denoising", "entry", "fc",
+           "fc_denoising", "get", "mnist_conv", "mnist_fc", "names"]

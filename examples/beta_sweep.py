@@ -1,7 +1,7 @@
 """A beta sweep with keras-tuner, then its records as a table and the paper's Figure 1.
 
-    python examples/beta_sweep.py --out runs/sweep           # fc, beta 0..5 by 1, 3 seeds
-    python examples/beta_sweep.py --out runs/sweep --quick   # minutes: 2 betas, 1 seed
+    python examples/beta_sweep.py --results runs/sweep           # fc, beta 0..5 by 1, 3 seeds
+    python examples/beta_sweep.py --results runs/sweep --quick   # minutes: 2 betas, 1 seed
 
 The sweep is resumable: run the same command again and finished trials are skipped. To spread
 it over machines, see `bvae-tf sweep --role chief|worker` in the README.
@@ -30,18 +30,18 @@ def sweep_profile(quick):
     )
 
 
-def main(out, quick=False):
-    summary = tuning.run_sweep(sweep_profile(quick), "shapes", out)
+def main(results_dir, quick=False):
+    summary = tuning.run_sweep(sweep_profile(quick), "shapes", results_dir)
     print(f"{summary['completed']} of {summary['total']} trials done")
-    print(results.format_table(results.records_table(results.read_records(out, "shapes"))))
-    report = reports.write_report(out)
+    print(results.format_table(results.records_table(results.read_records(results_dir, "shapes"))))
+    report = reports.write_report(results_dir)
     print(f"wrote {report} and {report.parent / 'figure1.png'}")
     return summary
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="runs/beta_sweep", help="Results directory.")
+    parser.add_argument("--results", default="runs/beta_sweep", help="Results directory.")
     parser.add_argument("--quick", action="store_true", help="2 betas, 1 seed, tiny caps.")
     arguments = parser.parse_args()
-    main(arguments.out, arguments.quick)
+    main(arguments.results, arguments.quick)

@@ -40,12 +40,11 @@ def latest_version(path):
 
 def train_small_encoder(directory, seed):
     """Trains mnist_fc briefly on 10% of MNIST and exports its encoder (for --quick)."""
-    from bvae_tf import export
-    from bvae_tf.experiments import mnist as experiment
+    from bvae_tf import export, profiles, trial
 
-    data = mnist.load_mnist()
-    record = experiment.run_trial("mnist_fc", 0.1, beta=1.0, seed=seed, mnist=data,
-                                  results_dir=directory, max_epochs=2, batch_size=100)
+    settings = profiles.TrialSettings(max_epochs=2, batch_size=100)
+    record = trial.run_trial(trial.TrialSpec("mnist_fc", 1.0, seed, fraction=0.1), settings,
+                             directory, mnist.load_mnist())
     return export.load_encoder(pathlib.Path(directory) / record["encoder_path"]).path
 
 

@@ -15,9 +15,12 @@ def cli_command(*args):
     return [sys.executable, "-m", "bvae_tf.cli", *map(str, args)]
 
 
-def start(command):
-    """Starts `command` in the repository, stdout and stderr merged into one text pipe."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def start(command, **variables):
+    """Starts `command` in the repository, stdout and stderr merged into one text pipe.
+
+    `variables` are added to the environment (e.g. `KERASTUNER_TUNER_ID="tuner-a"`).
+    """
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **variables}
     return subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 

@@ -14,10 +14,10 @@ def test_every_subcommand_parses_its_help(capsys):
 
 
 def test_mnist_is_the_mnist_sweep():
-    arguments = cli.build_parser().parse_args(["mnist", "--out", "runs", "--betas", "0,1"])
+    arguments = cli.build_parser().parse_args(["mnist", "--results", "runs", "--betas", "0,1"])
     assert arguments.study == "mnist"
     assert cli.COMMANDS["mnist"][1] is cli.COMMANDS["sweep"][1]
-    assert cli._numbers(arguments.betas, float) == [0.0, 1.0]
+    assert cli._numbers(arguments.betas, float, "--betas") == [0.0, 1.0]
 
 
 def test_library_errors_exit_with_code_2_and_a_message(tmp_path, capsys):

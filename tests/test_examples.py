@@ -32,7 +32,7 @@ def test_quickstart_writes_inputs_targets_and_reconstructions(tmp_path, shapes_d
 
 @pytest.mark.slow
 def test_beta_sweep_runs_every_trial_and_draws_figure1(tmp_path, shapes_data, shapes_cache_dir):
-    output = run_example("beta_sweep.py", "--quick", "--out", "sweep", cwd=tmp_path,
+    output = run_example("beta_sweep.py", "--quick", "--results", "sweep", cwd=tmp_path,
                          cache_dir=shapes_cache_dir)
     assert "2 of 2 trials done" in output
     assert (tmp_path / "sweep" / "report" / "figure1.png").is_file()

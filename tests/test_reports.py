@@ -195,7 +195,7 @@ def test_report_names_every_figure_and_holds_table_rows(report, results_dir):
     assert "| trials | 8 finished of 8 planned | 520 |" in text
     assert "| epoch cap | 2 | none (early stopping alone) |" in text
     assert "| training data | 1% of the training split | 100% of the training split |" in text
-    assert f"bvae-tf report --results {results_dir} --out {report.parent}" in text
+    assert f"bvae-tf report --results {results_dir} --report-dir {report.parent}" in text
 
 
 def test_regenerating_gives_identical_tables(report, results_dir, tmp_path):
@@ -255,7 +255,7 @@ def test_corrupted_config_raises_value_error(tmp_path):
 
 def test_cli_report(tmp_path, capsys):
     _write_records(tmp_path, studies=("shapes",))  # no saved models: no images to draw
-    assert cli.main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "r")]) == 0
+    assert cli.main(["report", "--results", str(tmp_path), "--report-dir", str(tmp_path / "r")]) == 0
     assert f"wrote {tmp_path / 'r' / 'report.md'}" in capsys.readouterr().out
     assert (tmp_path / "r" / "figure1.png").is_file()
     assert cli.main(["report", "--results", str(tmp_path / "nowhere")]) == 2

@@ -12,6 +12,7 @@ from bvae_tf import results
 def make_record(entry="fc", beta=1.0, seed=0, study="shapes", fraction=None, metric=0.5):
     name = results.trial_name(entry, beta, seed, fraction)
     return {
+        "schema_version": results.SCHEMA_VERSION,
         "study": study, "trial_name": name, "entry": entry, "beta": beta, "seed": seed,
         "fraction": fraction, "epochs": 3, "best_epoch": 2,
         "losses": {"train": {"loss": 10.0, "reconstruction_loss": 8.0, "kl_loss": 2.0},
@@ -144,3 +145,16 @@ def test_csv_and_text_table_hold_every_row_and_column(tmp_path):
     assert len(lines) == 3 and len({len(line) for line in lines}) == 1
     assert lines[0].split()[:4] == ["study", "entry", "fraction", "beta"]
     assert results.format_table([]) == "(no finished trials)"
+
+
+def test_version_one_records_are_read_and_newer_ones_refused(tmp_path):
+    old = make_record(beta=4.0)
+    del old["schema_version"]
+    old["metrics"] = {"dci_disentanglement": 0.4, "dci_completeness": 0.3, "mig": 0.1}
+    results.write_record(tmp_path, old)
+    (read,) = results.read_records(tmp_path)
+    assert read["schema_version"] == results.SCHEMA_VERSION
+    assert read["metrics"] == {"dci": 0.4, "dci.completeness": 0.3, "mig": 0.1}
+    results.write_record(tmp_path, {**make_record(beta=4.0), "schema_version": 99})
+    with pytest.raises(ValueError, match=r"schema version 99; this bvae_tf reads versions 1 to"):
+        results.read_records(tmp_path)

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bvae_tf import training, zoo
-from bvae_tf.experiments import pipelines
+from bvae_tf import inputs, training, zoo
 
 
 def _linear_model(learning_rate):
@@ -104,7 +103,7 @@ def test_logs_go_to_log_dir(tmp_path):
 
 def _train(data, entry, beta, learning_rate, epochs):
     model = zoo.get(entry)(beta=beta, seed=0, learning_rate=learning_rate, jit_compile=False)
-    train, validation = pipelines.make_datasets(
+    train, validation = inputs.make_datasets(
         data, entry, seed=0, train_fraction=0.02, batch_size=100, validation_size=1000)
     start = model.evaluate(validation, verbose=0, return_dict=True)
     history = training.fit(model, train, validation, max_epochs=epochs, verbose=0)
@@ -130,3 +129,53 @@ def test_acceptance_on_the_shapes_pipeline(shapes_data):
     start, conv = _train(shapes_data, "conv", beta=1.0, learning_rate=1e-2, epochs=2)
     assert conv["reconstruction_loss"] < 0.3 * start["reconstruction_loss"], conv
     assert conv["val_reconstruction_loss"] < 0.3 * start["reconstruction_loss"], conv
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt (like a kill) when epoch `at` begins; records epochs begun."""
+
+    def __init__(self, at=None):
+        super().__init__()
+        self.at, self.begun = at, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begun.append(epoch)
+        if epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def test_a_killed_fit_resumes_from_its_last_epoch_with_early_stopping_state(tmp_path):
+    # Learning rate 0: epoch 1 sets the best val_loss, never beaten; patience 2 stops after
+    # 4 epochs. Killed as epoch 3 begins, the rerun must run epochs 3 and 4 only: had early
+    # stopping's counter restarted, it would run 4 more.
+    state_dir = tmp_path / "resume"
+    first, second = _Interrupt(at=2), _Interrupt()
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(_linear_model(0.0), _pairs(1, 2), _pairs(1, 3), patience=2, verbose=0,
+                     callbacks=[first], resume_dir=state_dir, log_dir=tmp_path / "logs")
+    assert (state_dir / "state.json").is_file()
+    history = training.fit(_linear_model(0.0), _pairs(1, 2), _pairs(1, 3), patience=2,
+                           verbose=0, callbacks=[second], resume_dir=state_dir,
+                           log_dir=tmp_path / "logs")
+    assert (first.begun, second.begun) == ([0, 1, 2], [2, 3])
+    assert len(history.history["val_loss"]) == 4  # the resumed epochs' history included
+    assert not state_dir.exists()  # a finished fit leaves no state behind
+    with open(tmp_path / "logs" / "training.csv") as file:
+        assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1", "2", "3"]
+
+
+def test_a_resumed_fit_starts_from_the_saved_weights_and_optimizer(tmp_path):
+    model = _linear_model(0.1)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(model, _pairs(1, 2), _pairs(1, 2), max_epochs=5, verbose=0,
+                     callbacks=[_Interrupt(at=3)], resume_dir=tmp_path)
+    saved = [np.array(weight) for weight in model.get_weights()]
+    fresh = _linear_model(0.1)
+    restored = []
+    spy = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: restored.append(fresh.get_weights()))
+    training.fit(fresh, _pairs(1, 2), _pairs(1, 2), max_epochs=5, verbose=0, callbacks=[spy],
+                 resume_dir=tmp_path)
+    for actual, expected in zip(restored[0], saved):
+        np.testing.assert_array_equal(actual, expected)
+    assert int(fresh.optimizer.iterations) == 5  # the optimizer's step count came back too

@@ -1,8 +1,8 @@
 """Tests of bvae_tf.tuning: grid sweeps with keras-tuner, resume, failures and errors.
 
-The fast tests replace the experiment (`bvae_tf.experiments.shapes.run_trial`) by a stub
-that returns a record, so they check the sweep machinery alone; the slow tests train real
-tiny models, in subprocesses for the chief/worker and SIGKILL cases.
+The fast tests replace the trial runner (`bvae_tf.trial.run_trial`) by a stub that writes a
+record, so they check the sweep machinery alone; the slow tests train real tiny models, in
+subprocesses for the chief/worker and SIGKILL cases.
 """
 
 import json
@@ -14,11 +14,7 @@ import keras_tuner
 import pytest
 from processes import cli_command, finish, kill_once_exists, start
 
-from bvae_tf import cli, profiles, results, tuning
-from bvae_tf.data import mnist as mnist_data
-from bvae_tf.data import shapes as shapes_data
-from bvae_tf.experiments import mnist as mnist_experiment
-from bvae_tf.experiments import shapes as shapes_experiment
+from bvae_tf import cli, inputs, profiles, results, trial, tuning
 
 DATA = object()  # what the stubbed loaders return
 
@@ -40,30 +36,36 @@ def stub_record(entry, beta, seed, fraction=None, study="shapes"):
 
 @pytest.fixture
 def experiment(monkeypatch):
-    """Stubs the shapes experiment and data; `experiment.calls` lists (entry, beta, seed)."""
+    """Stubs the trial runner and the data; `experiment.calls` lists (entry, beta, seed)."""
     calls = []
     failures = {}
 
-    def run_trial(entry, beta, seed, data, results_dir, profile, verbose=0):
-        assert data is DATA and isinstance(profile, profiles.Profile)
-        calls.append((entry, beta, seed))
-        if (entry, beta, seed) in failures:
-            raise failures[(entry, beta, seed)]
-        return stub_record(entry, beta, seed)
+    def run_trial(spec, settings, results_dir, data=None, *, split_seed=0, worker=None,
+                  verbose=0):
+        assert data is DATA and isinstance(settings, profiles.TrialSettings)
+        key = (spec.entry, spec.beta, spec.seed) + ((spec.fraction,) if spec.fraction else ())
+        calls.append(key)
+        run_trial.settings.append(settings)
+        if key in failures:
+            raise failures[key]
+        record = stub_record(spec.entry, spec.beta, spec.seed, spec.fraction, spec.study)
+        record.update(worker=worker, config={"profile": settings.profile})
+        results.write_record(results_dir, record)
+        return record
 
-    monkeypatch.setattr(shapes_experiment, "run_trial", run_trial)
-    monkeypatch.setattr(shapes_data, "load", lambda cache_dir=None, seed=0: DATA)
-    run_trial.calls, run_trial.failures = calls, failures
+    monkeypatch.setattr(trial, "run_trial", run_trial)
+    monkeypatch.setattr(inputs, "load_data", lambda *args, **kwargs: DATA)
+    run_trial.calls, run_trial.failures, run_trial.settings = calls, failures, []
     return run_trial
 
 
-def trial_files(results_dir, project="shapes-fc"):
+def trial_files(results_dir, project="shapes"):
     """(status, values) of every keras-tuner trial of a project, sorted by values."""
     found = []
     for path in (pathlib.Path(results_dir) / "tuner" / project).glob("trial_*/trial.json"):
         state = json.loads(path.read_text())
         found.append((state["status"], state["hyperparameters"]["values"], state["score"]))
-    return sorted(found, key=lambda item: (item[1]["seed"], item[1]["beta"]))
+    return sorted(found, key=lambda item: (item[1]["entry"], item[1]["seed"], item[1]["beta"]))
 
 
 def test_local_sweep_runs_every_trial_once_and_a_rerun_runs_nothing(tmp_path, experiment):
@@ -72,13 +74,13 @@ def test_local_sweep_runs_every_trial_once_and_a_rerun_runs_nothing(tmp_path, ex
     assert summary == {"total": 8, "completed": 8, "missing": []}
     assert experiment.calls[:4] == [("fc", 0.0, 0), ("fc", 4.0, 0), ("fc", 0.0, 1),
                                     ("fc", 4.0, 1)]
-    assert sorted(experiment.calls[4:]) == sorted(("conv", b, s) for b in (0.0, 4.0)
-                                                  for s in (0, 1))
+    assert experiment.calls[4:] == [("conv", 0.0, 0), ("conv", 4.0, 0), ("conv", 0.0, 1),
+                                    ("conv", 4.0, 1)]
     record = results.load_record(results.record_path(tmp_path, "shapes", "fc-beta4.0-seed1"))
     assert record["worker"]["tuner_id"] == "tuner0"
-    assert record["config"] == {"max_epochs": 1, "profile": "test"}
+    assert record["config"] == {"profile": "test"}
     trials = trial_files(tmp_path)
-    assert [status for status, _, _ in trials] == ["COMPLETED"] * 4
+    assert [status for status, _, _ in trials] == ["COMPLETED"] * 8  # one project per study
     # The objective is the validation reconstruction loss, not the total loss.
     assert {score for _, _, score in trials} == {100.0, 101.0, 60.0, 61.0}
     assert tuning.run_sweep(profile, "shapes", tmp_path, verbose=0)["completed"] == 8
@@ -89,7 +91,7 @@ def test_a_trial_interrupted_while_running_is_rerun_once(tmp_path, experiment):
     experiment.failures[("fc", 4.0, 0)] = KeyboardInterrupt()  # not caught, like a kill
     with pytest.raises(KeyboardInterrupt):
         tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
-    oracle_state = json.loads((tmp_path / "tuner" / "shapes-fc" / "oracle.json").read_text())
+    oracle_state = json.loads((tmp_path / "tuner" / "shapes" / "oracle.json").read_text())
     assert list(oracle_state["ongoing_trials"].values()) == ["0001"]  # saved as RUNNING
     experiment.failures.clear()
     summary = tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
@@ -97,12 +99,13 @@ def test_a_trial_interrupted_while_running_is_rerun_once(tmp_path, experiment):
     assert experiment.calls == [("fc", 0.0, 0), ("fc", 4.0, 0), ("fc", 4.0, 0), ("fc", 0.0, 1),
                                 ("fc", 4.0, 1)]
     assert [(status, values) for status, values, _ in trial_files(tmp_path)] == [
-        ("COMPLETED", {"seed": seed, "beta": beta}) for seed in (0, 1) for beta in (0.0, 4.0)]
+        ("COMPLETED", {"entry": "fc", "seed": seed, "beta": beta})
+        for seed in (0, 1) for beta in (0.0, 4.0)]
 
 
 def test_keras_tuner_state_cut_short_by_a_kill_is_rebuilt(tmp_path, experiment, capsys):
     tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
-    trial_json = tmp_path / "tuner" / "shapes-fc" / "trial_0001" / "trial.json"
+    trial_json = tmp_path / "tuner" / "shapes" / "trial_0001" / "trial.json"
     trial_json.write_text(trial_json.read_text()[:25])  # keras-tuner writes it in place
     summary = tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
     assert summary["completed"] == 4 and len(experiment.calls) == 4
@@ -119,22 +122,20 @@ def test_a_failed_trial_is_reported_and_retried_by_a_rerun(tmp_path, experiment,
     assert experiment.calls[-1] == ("fc", 4.0, 0) and len(experiment.calls) == 5
 
 
-def test_mnist_sweep_enumerates_fractions(tmp_path, monkeypatch):
-    calls = []
-
-    def run_trial(entry, fraction, beta, seed, mnist, results_dir=None, max_epochs=None,
-                  batch_size=1000, verbose=0, jit_compile="auto"):
-        calls.append((entry, fraction, beta, seed, max_epochs, batch_size, jit_compile))
-        return stub_record(entry, beta, seed, fraction, study="mnist")
-
-    monkeypatch.setattr(mnist_experiment, "run_trial", run_trial)
-    monkeypatch.setattr(mnist_data, "load_mnist", lambda path=None: DATA)
+def test_mnist_sweep_enumerates_fractions_and_passes_the_profiles_settings(tmp_path,
+                                                                          experiment):
+    # Every setting differs from TrialSettings' defaults, so a dropped one fails the test.
     profile = small_profile(mnist_entries=("mnist_conv",), mnist_betas=(1.0,),
-                            mnist_fractions=(0.1, 0.3), mnist_seeds=(2,), mnist_max_epochs=3)
+                            mnist_fractions=(0.1, 0.3), mnist_seeds=(2,), mnist_max_epochs=3,
+                            batch_size=50, jit_compile=True)
     summary = tuning.run_sweep(profile, "mnist", tmp_path, verbose=0)
     assert summary["completed"] == 2
-    assert calls == [("mnist_conv", 0.1, 1.0, 2, 3, 1000, profile.jit_compile),
-                     ("mnist_conv", 0.3, 1.0, 2, 3, 1000, profile.jit_compile)]
+    assert experiment.calls == [("mnist_conv", 1.0, 2, 0.1), ("mnist_conv", 1.0, 2, 0.3)]
+    defaults = profiles.TrialSettings()
+    for settings in experiment.settings:
+        assert (settings.max_epochs, settings.batch_size, settings.jit_compile,
+                settings.profile) == (3, 50, True, "test")
+        assert (defaults.max_epochs, defaults.batch_size, defaults.jit_compile) != (3, 50, True)
     assert [row["fraction"] for row in results.records_table(results.read_records(tmp_path))
             ] == [0.1, 0.3]
 
@@ -148,7 +149,17 @@ def test_bad_arguments_are_refused_before_any_trial(tmp_path, experiment):
         tuning.run_sweep(small_profile(), "shapes", tmp_path, role="boss")
     with pytest.raises(ValueError, match="HOST:PORT"):
         tuning.run_sweep(small_profile(), "shapes", tmp_path, role="worker", oracle="8000")
-    assert experiment.calls == []
+    for betas in ([float("nan")], [float("inf")], [-1.0]):
+        with pytest.raises(ValueError, match=r"Bad betas .*--betas"):
+            tuning.run_sweep(small_profile(), "shapes", tmp_path, betas=betas)
+    with pytest.raises(ValueError, match=r"Bad seeds \[-1\]"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, seeds=[-1])
+    with pytest.raises(ValueError, match="Bad betas"):
+        tuning.run_sweep(small_profile(shapes_betas=(-1.0,)), "shapes", tmp_path)
+    for timeout in (float("nan"), -5, 0):
+        with pytest.raises(ValueError, match="connect_timeout"):
+            tuning.run_sweep(small_profile(), "shapes", tmp_path, connect_timeout=timeout)
+    assert experiment.calls == [] and not (tmp_path / "config.json").exists()
 
 
 def test_a_results_directory_refuses_a_different_configuration_not_a_new_grid(tmp_path, experiment):
@@ -179,7 +190,7 @@ def free_port():
 def test_a_worker_without_chief_times_out_with_a_message(tmp_path, capsys):
     began = time.perf_counter()
     code = cli.main(["sweep", "--role", "worker", "--oracle", f"127.0.0.1:{free_port()}",
-                     "--connect-timeout", "2", "--out", str(tmp_path), "--quiet"])
+                     "--connect-timeout", "2", "--results", str(tmp_path), "--quiet"])
     elapsed = time.perf_counter() - began
     assert code == 3 and elapsed < 30
     error = capsys.readouterr().err
@@ -187,23 +198,24 @@ def test_a_worker_without_chief_times_out_with_a_message(tmp_path, capsys):
 
 
 def test_hypermodel_declares_the_grid_and_builds_the_zoo_model():
-    hypermodel = tuning.BetaVAEHyperModel("mnist_fc", [0.0, 4.0], [3], fractions=[0.1])
-    hp = keras_tuner.HyperParameters()
-    hypermodel.declare_hyperparameters(hp)
-    assert [hp_.name for hp_ in hp.space] == ["seed", "fraction", "beta"]
-    assert [list(hp_.values) for hp_ in hp.space] == [[3], [0.1], [0.0, 4.0]]
+    grid = {"entries": ("mnist_fc",), "betas": (0.0, 4.0), "seeds": (3,), "fractions": (0.1,)}
+    hypermodel = tuning.StudyHyperModel("mnist", grid)
+    hp = hypermodel.declare_hyperparameters(keras_tuner.HyperParameters())
+    assert [hp_.name for hp_ in hp.space] == ["entry", "seed", "fraction", "beta"]
+    assert [list(hp_.values) for hp_ in hp.space] == [["mnist_fc"], [3], [0.1], [0.0, 4.0]]
     hp.values["beta"] = 4.0
     model = hypermodel.build(hp)
     assert float(model.beta) == 4.0 and model.latent_dim == 16
+    assert hypermodel.spec(hp.values).name == "mnist_fc-frac0.1-beta4.0-seed3"
 
 
 def test_cli_sweep_and_results(tmp_path, experiment, capsys):
     out = tmp_path / "run"
     code = cli.main(["sweep", "--profile", "quick", "--entries", "conv", "--betas", "0,4",
-                     "--seeds", "3", "--out", str(out), "--quiet"])
+                     "--seeds", "3", "--results", str(out), "--quiet"])
     assert code == 0 and experiment.calls == [("conv", 0.0, 3), ("conv", 4.0, 3)]
     assert "2 of 2 trials of the shapes sweep" in capsys.readouterr().out
-    assert cli.main(["results", str(out), "--csv", str(tmp_path / "t.csv")]) == 0
+    assert cli.main(["results", "--results", str(out), "--csv", str(tmp_path / "t.csv")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:5] == ["study", "entry", "fraction", "beta", "seed"]
     assert [line.split()[:4] for line in lines[1:3]] == [["shapes", "conv", "-", "0"],
@@ -211,9 +223,16 @@ def test_cli_sweep_and_results(tmp_path, experiment, capsys):
     assert len((tmp_path / "t.csv").read_text().splitlines()) == 3
 
 
-def test_the_shapes_trial_refuses_an_mnist_entry(tmp_path):
-    with pytest.raises(ValueError, match="experiments.mnist.run_trial"):
-        shapes_experiment.run_trial("mnist_fc", 1.0, 0, None, tmp_path, small_profile())
+def test_two_local_sweeps_on_one_directory_are_refused(tmp_path, experiment):
+    from bvae_tf import distributed
+
+    with distributed.sweep_lock(tmp_path, "shapes", "local"):
+        with pytest.raises(distributed.SweepBusyError, match=r"already run by pid \d+"):
+            tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)
+        with distributed.sweep_lock(tmp_path, "mnist", "local"):  # another study: fine
+            pass
+    assert experiment.calls == []
+    assert tuning.run_sweep(small_profile(), "shapes", tmp_path, verbose=0)["completed"] == 4
 
 
 TINY_PROFILE = """
@@ -238,7 +257,7 @@ def tiny_profile(tmp_path):
 
 
 def sweep_command(profile_path, out, cache_dir, *extra):
-    return cli_command("sweep", "--profile", profile_path, "--out", out, "--cache-dir",
+    return cli_command("sweep", "--profile", profile_path, "--results", out, "--cache-dir",
                        cache_dir, "--quiet", *extra)
 
 
@@ -259,10 +278,10 @@ def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_
         assert record["config"]["train_fraction"] == 0.002 and record["versions"]["keras"]
         assert (out / record["model_path"]).is_file()
         assert (out / "models" / "shapes" / record["trial_name"] / "history.json").is_file()
-    tuner = tuning.BetaSweepTuner(
-        tuning.BetaVAEHyperModel("fc", [0.0, 4.0], [0, 1]), "shapes", out,
-        profiles.get_profile(str(tiny_profile)), directory=str(out / "tuner"),
-        project_name="shapes-fc")
+    profile = profiles.get_profile(str(tiny_profile))
+    tuner = tuning.StudyTuner(
+        tuning.StudyHyperModel("shapes", profile.grid("shapes")), out,
+        profile.settings("shapes"), directory=str(out / "tuner"), project_name="shapes")
     (best_model,) = tuner.get_best_models(1)  # lowest validation reconstruction loss
     best = min(records, key=lambda record: record["losses"]["validation"]["reconstruction_loss"])
     assert float(best_model.beta) == best["beta"]
@@ -270,7 +289,8 @@ def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_
     images = shapes_data.validation.images[:5, :, :, None].astype("float32")
     assert encoder(images).shape == (5, 10)
     capsys.readouterr()
-    assert cli.main(["results", str(out), "--csv", str(tmp_path / "table.csv")]) == 0
+    assert cli.main(["results", "--results", str(out), "--csv", str(tmp_path / "table.csv")]
+                    ) == 0
     assert len(capsys.readouterr().out.splitlines()) == 6  # header, 4 rows, "wrote ..."
     assert len((tmp_path / "table.csv").read_text().splitlines()) == 5
     assert cli.main(["report", "--results", str(out), "--trials", TINY_NAMES[2]]) == 0
@@ -285,26 +305,31 @@ def assert_each_trial_ran_once(out):
     assert [record["trial_name"] for record in records] == TINY_NAMES
     trials = trial_files(out)
     assert [(status, values) for status, values, _ in trials] == [
-        ("COMPLETED", {"seed": seed, "beta": beta}) for seed in (0, 1) for beta in (0.0, 4.0)]
+        ("COMPLETED", {"entry": "fc", "seed": seed, "beta": beta})
+        for seed in (0, 1) for beta in (0.0, 4.0)]
     return records
 
 
 @pytest.mark.slow
-def test_a_chief_and_two_workers_share_the_grid(tmp_path, tiny_profile, shapes_data,
-                                                shapes_cache_dir):
+def test_a_chief_and_two_workers_share_the_grid_and_a_killed_workers_trial_reruns_once(
+        tmp_path, tiny_profile, shapes_data, shapes_cache_dir):
     out, address = tmp_path / "results", f"127.0.0.1:{free_port()}"
     chief = start(sweep_command(tiny_profile, out, shapes_cache_dir, "--role", "chief",
                                 "--oracle", address))
-    workers = [start(sweep_command(tiny_profile, out, shapes_cache_dir, "--role", "worker",
-                                   "--oracle", address)) for _ in range(2)]
+    worker = sweep_command(tiny_profile, out, shapes_cache_dir, "--role", "worker", "--oracle",
+                           address)
+    killed = start(worker, KERASTUNER_TUNER_ID="tuner-a")
+    kill_once_exists(killed, out / "models" / "shapes" / TINY_NAMES[0] / "logs")
+    workers = [start(worker, KERASTUNER_TUNER_ID=name) for name in ("tuner-a", "tuner-b")]
     outputs = [finish(process) for process in [*workers, chief]]
     assert [process.returncode for process in [*workers, chief]] == [0, 0, 0], outputs
     assert "4 of 4 trials" in outputs[2]
     records = assert_each_trial_ran_once(out)
-    pids = [record["worker"]["pid"] for record in records]
-    assert set(pids) == {worker.pid for worker in workers}  # both workers trained models
-    assert {record["worker"]["tuner_id"] for record in records} == {
-        f"tuner-{socket.gethostname()}-{worker.pid}" for worker in workers}
+    by_name = {record["trial_name"]: record["worker"] for record in records}
+    # The restarted worker got its trial back from the chief and ran it once.
+    assert (by_name[TINY_NAMES[0]]["tuner_id"], by_name[TINY_NAMES[0]]["pid"]) == (
+        "tuner-a", workers[0].pid)
+    assert {worker["pid"] for worker in by_name.values()} == {process.pid for process in workers}
 
 
 @pytest.mark.slow

@@ -89,7 +89,10 @@ def test_entry_round_trips_through_a_keras_file(name, tmp_path):
 )
 def test_entry_defaults(name, dataset, image_shape, latent_dim, denoising):
     model = zoo.get(name)()
-    assert zoo.dataset_of(name) == dataset and zoo.is_denoising(name) == denoising
+    entry = zoo.entry(name)
+    assert (entry.dataset, entry.denoising, entry.architecture) == (
+        dataset, denoising, model.architecture)
+    assert {key: getattr(model, key) for key in entry.layers} == entry.layers
     assert (model.image_shape, model.latent_dim, model.denoising) == (
         image_shape, latent_dim, denoising)
     assert (model.beta, model.seed) == (1.0, 0)
@@ -115,6 +118,16 @@ def test_names_and_unknown_entries():
     assert zoo.NAMES == ("fc", "conv", "fc_denoising", "conv_denoising", "mnist_fc",
                          "mnist_conv")
     assert [zoo.get(name).__name__ for name in zoo.NAMES] == list(zoo.NAMES)
-    for call in (zoo.get, zoo.dataset_of, zoo.is_denoising):
+    for call in (zoo.get, zoo.entry, zoo.build):
         with pytest.raises(ValueError, match="choose one of fc, conv, fc_denoising"):
             call("vgg16")
+    assert zoo.names("shapes") == zoo.NAMES[:4] and zoo.names("mnist") == zoo.NAMES[4:]
+    with pytest.raises(ValueError, match="Unknown dataset 'cifar'"):
+        zoo.names("cifar")
+
+
+def test_every_number_of_the_table_has_a_source():
+    for entry in zoo.ENTRIES.values():
+        assert set(entry.sources) == {"image_shape", "latent_dim", "learning_rate",
+                                      "beta_zero_learning_rate", "layers", "denoising"}
+        assert all(isinstance(text, str) and text for text in entry.sources.values())

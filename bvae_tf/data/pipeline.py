@@ -8,7 +8,7 @@ stateless shuffle keyed by (seed, epoch key); the noise of batch b is keyed by
 
 References:
     Peychev, Velickovic and Lio (2017), section 4 (batch 1000, denoising with salt-and-pepper
-    noise); DESIGN.md sections 1 and 2.
+    noise); docs/protocol.md, sections 1 and 2.
 """
 
 import numbers

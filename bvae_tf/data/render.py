@@ -8,7 +8,7 @@ stride tricks, bit for bit equal to the reference.
 
 References:
     Peychev, Velickovic and Lio (2017), "Quantifying the Effects of Enforcing Disentanglement
-    on Variational Autoencoders", section 4 (the shapes dataset); DESIGN.md section 1.
+    on Variational Autoencoders", section 4 (the shapes dataset); docs/protocol.md, section 1.
 """
 
 import concurrent.futures

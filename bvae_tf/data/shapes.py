@@ -13,7 +13,7 @@ Example:
     (186915, 40053, 40053)
 
 References:
-    Peychev, Velickovic and Lio (2017), section 4; DESIGN.md section 1.
+    Peychev, Velickovic and Lio (2017), section 4; docs/protocol.md, section 1.
 """
 
 import numbers

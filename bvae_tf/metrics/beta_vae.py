@@ -11,7 +11,7 @@ Example:
 
 References:
     Peychev, Velickovic and Lio (2017), "Quantifying the Effects of Enforcing
-    Disentanglement on Variational Autoencoders", section 3 (DESIGN.md section 3).
+    Disentanglement on Variational Autoencoders", section 3 (docs/protocol.md, section 3).
     Higgins et al. (2017), "beta-VAE: Learning Basic Visual Concepts with a Constrained
     Variational Framework", ICLR, section 3 and appendix A.4.
 """

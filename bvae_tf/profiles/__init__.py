@@ -18,11 +18,15 @@ Example:
 import dataclasses
 import importlib
 import importlib.util
+import numbers
 import pathlib
 
+from bvae_tf import zoo
+
 NAMES = ("paper", "quick")
-SHAPES_ENTRIES = ("fc", "conv", "fc_denoising", "conv_denoising")
-MNIST_ENTRIES = ("mnist_fc", "mnist_conv")
+# Largest KL weight a grid takes: beyond it beta * KL overflows float32 within a few steps.
+MAX_BETA = 1e6
+STUDIES = zoo.DATASETS
 
 
 def beta_range(stop, step):
@@ -32,13 +36,47 @@ def beta_range(stop, step):
 
 
 @dataclasses.dataclass(frozen=True)
+class TrialSettings:
+    """How one trial of a study is trained and scored: what `bvae_tf.trial.run_trial` reads.
+
+    `Profile.settings(study)` derives it from a profile; `bvae-tf train` builds one from its
+    flags. Every field is written into the trial's record (`config`).
+    """
+
+    # Name of the recipe ("paper", "quick", a profile file's name, or "train").
+    profile: str = "train"
+    # Epoch cap; None = the paper's (early stopping alone ends training).
+    max_epochs: int | None = None
+    # Early stopping: stop after `patience + 1` epochs without a lower validation loss (paper: 5).
+    patience: int = 5
+    # Batch size of training and evaluation (paper: 1,000).
+    batch_size: int = 1000
+    # Shapes: fraction of the training split (1.0 = paper). MNIST trials take theirs from the grid.
+    train_fraction: float | None = None
+    # Validation images early stopping watches; None = the paper's (shapes 40,000, MNIST 5,000).
+    validation_size: int | None = None
+    # Adam's learning rate: "auto" = the zoo entry's rule (paper).
+    learning_rate: float | str = "auto"
+    # XLA: "auto" = the zoo's per-architecture choice.
+    jit_compile: bool | str = "auto"
+    # Shapes: metrics computed on the exported encoder (names in bvae_tf.metrics.METRICS).
+    metrics: tuple = ()
+    # Shapes: keyword options per metric.
+    metric_options: dict = dataclasses.field(default_factory=dict)
+
+    def to_config(self):
+        """Returns every field as a JSON-serialisable dict (tuples become lists)."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclasses.dataclass(frozen=True)
 class Profile:
     """One recipe of the beta sweeps; every field is used by `bvae_tf.tuning.run_sweep`."""
 
     # Name written into config.json and every record ("paper", "quick", or your own).
     name: str
     # Shapes study: zoo entries swept (one keras-tuner project each).
-    shapes_entries: tuple = SHAPES_ENTRIES
+    shapes_entries: tuple = zoo.names("shapes")
     # Shapes study: KL weights beta (paper: 0 to 5 in steps of 0.2, 26 values).
     shapes_betas: tuple = beta_range(5.0, 0.2)
     # Shapes study: training seeds (model initialisation, shuffling, noise, metric samples).
@@ -65,7 +103,7 @@ class Profile:
     metric_options: dict = dataclasses.field(default_factory=lambda: {
         "beta_vae": {"num_train": 35_001, "num_validation": 7_500, "num_test": 7_500}})
     # MNIST study: zoo entries swept.
-    mnist_entries: tuple = MNIST_ENTRIES
+    mnist_entries: tuple = zoo.names("mnist")
     # MNIST study: KL weights beta (paper: 0 to 4 in steps of 0.1, 41 values).
     mnist_betas: tuple = beta_range(4.0, 0.1)
     # MNIST study: per-class fractions of the 55,000 training images (paper: 10%, 30%; +20%).
@@ -103,10 +141,12 @@ class Profile:
             grid = {"entries": self.mnist_entries, "betas": self.mnist_betas,
                     "seeds": self.mnist_seeds, "fractions": self.mnist_fractions}
         else:
-            raise ValueError(f"Unknown study {study!r}: expected 'shapes' or 'mnist'.")
+            _check_study(study)
         overrides = {"entries": entries, "betas": betas, "seeds": seeds, "fractions": fractions}
         grid.update({key: tuple(value) for key, value in overrides.items() if value is not None})
         for key, value in grid.items():
+            if key != "fractions" or study == "mnist":
+                grid[key] = value = check_grid_values(key, value)
             if len(value) == 0:
                 raise ValueError(f"Empty grid: no {key} to sweep for study {study!r}; give at "
                                  f"least one (in the profile or with --{key}).")
@@ -115,15 +155,73 @@ class Profile:
         _check_entries(grid["entries"], study)
         return grid
 
+    def settings(self, study):
+        """Returns the `TrialSettings` of one study of this profile.
+
+        Example:
+            >>> get_profile("quick").settings("mnist").max_epochs
+            2
+        """
+        _check_study(study)
+        if study == "mnist":
+            return TrialSettings(profile=self.name, max_epochs=self.mnist_max_epochs,
+                                 batch_size=self.batch_size, jit_compile=self.jit_compile)
+        return TrialSettings(
+            profile=self.name, max_epochs=self.max_epochs, patience=self.patience,
+            batch_size=self.batch_size, train_fraction=self.train_fraction,
+            validation_size=self.validation_size, learning_rate=self.learning_rate,
+            jit_compile=self.jit_compile, metrics=tuple(self.metrics),
+            metric_options={name: dict(options) for name, options in self.metric_options.items()
+                            if name in self.metrics})
+
     def to_config(self):
         """Returns every field as a JSON-serialisable dict (tuples become lists)."""
         return _jsonable(dataclasses.asdict(self))
 
 
-def _check_entries(entries, study):
-    from bvae_tf import zoo
+def _check_study(study):
+    if study not in STUDIES:
+        raise ValueError(f"Unknown study {study!r}: expected one of {STUDIES}.")
 
-    valid = [name for name in zoo.NAMES if zoo.dataset_of(name) == study]
+
+def check_grid_values(key, values):
+    """Checks one axis of a grid before any work is done; returns its values as a tuple.
+
+    Betas must be numbers from 0 to `MAX_BETA`, seeds ints >= 0, fractions floats in (0, 1].
+
+    Raises:
+        ValueError: naming the axis (`--betas`, `--seeds`, `--fractions` on the command
+            line) and the bad value.
+
+    Example:
+        >>> check_grid_values("betas", [0, 4])
+        (0.0, 4.0)
+    """
+    checks = {
+        "betas": (lambda value: _is_real(value) and 0 <= value <= MAX_BETA,
+                  f"numbers from 0 to {MAX_BETA:g}"),
+        "seeds": (lambda value: isinstance(value, numbers.Integral) and not isinstance(
+            value, bool) and 0 <= value < 2**32, "integers from 0 to 2**32 - 1"),
+        "fractions": (lambda value: _is_real(value) and 0 < value <= 1,
+                      "numbers in (0, 1]"),
+    }
+    if key not in checks:
+        return tuple(values)
+    valid, expected = checks[key]
+    bad = [value for value in values if not valid(value)]
+    if bad:
+        raise ValueError(f"Bad {key} {bad}: {key} must be {expected} (--{key} on the command "
+                         "line, or the profile's field).")
+    cast = int if key == "seeds" else float
+    return tuple(cast(value) for value in values)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_entries(entries, study):
+    valid = list(zoo.names(study))
     unknown = [entry for entry in entries if entry not in valid]
     if unknown:
         raise ValueError(f"Unknown zoo entries {unknown} for the {study} study: expected some "
@@ -149,7 +247,8 @@ def get_profile(name_or_path):
         `Profile`.
 
     Raises:
-        ValueError: unknown name (the known ones are listed), missing file, or a file
+        ValueError: unknown name (the known ones are listed), missing file, a file that
+            raises (syntax, import or any other error: named, with its line), or a file
             without a `Profile` named `PROFILE`.
 
     Example:
@@ -170,7 +269,13 @@ def get_profile(name_or_path):
                          f"{NAMES}.")
     spec = importlib.util.spec_from_file_location(f"bvae_tf_profile_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # a user's file: any error is a bad profile
+        where = f" (line {error.lineno})" if getattr(error, "lineno", None) else ""
+        raise ValueError(f"The profile file {path} does not run{where}: "
+                         f"{type(error).__name__}: {error}. Fix it; it must define PROFILE = "
+                         "bvae_tf.profiles.Profile(...).") from error
     profile = getattr(module, "PROFILE", None)
     if not isinstance(profile, Profile):
         raise ValueError(  # noqa: TRY004  (the CLI reports ValueErrors as usage errors)
@@ -179,4 +284,5 @@ def get_profile(name_or_path):
     return profile
 
 
-__all__ = ["NAMES", "Profile", "beta_range", "get_profile"]
+__all__ = ["NAMES", "STUDIES", "Profile", "TrialSettings", "beta_range", "check_grid_values",
+           "get_profile"]

@@ -22,7 +22,7 @@ def _check_results_dir(results_dir):
     if not results_dir.is_dir():
         raise ValueError(
             f"No results directory at {results_dir}: expected the folder written by "
-            "`bvae-tf sweep --out DIR` (holding records/<study>/*.json). Run a sweep first "
+            "`bvae-tf sweep --results DIR` (holding records/<study>/*.json). Run a sweep first "
             "or check the path."
         )
     records = results.read_records(results_dir)
@@ -30,7 +30,7 @@ def _check_results_dir(results_dir):
         raise ValueError(
             f"No finished trials in {results_dir}: expected JSON records under "
             f"{results_dir / 'records' / 'shapes'} or {results_dir / 'records' / 'mnist'}. "
-            "Run (or resume) `bvae-tf sweep --out DIR` until some trials finish."
+            "Run (or resume) `bvae-tf sweep --results DIR` until some trials finish."
         )
     return results_dir, records
 
@@ -77,15 +77,15 @@ def _study_section(study, rows, out_dir, chance):
             f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), written
 
 
-def _regenerate_command(results_dir, out_dir, chosen, seed):
-    command = f"bvae-tf report --results {results_dir} --out {out_dir}"
+def _regenerate_command(results_dir, report_dir, chosen, seed):
+    command = f"bvae-tf report --results {results_dir} --report-dir {report_dir}"
     if chosen is not None:
         names = [chosen] if isinstance(chosen, str) else list(chosen)
         command += " --trials " + " ".join(names)
     return command + (f" --seed {seed}" if seed != 0 else "")
 
 
-def write_report(results_dir, out_dir=None, chosen=None, seed=0, *, shapes_cache_dir=None,
+def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_cache_dir=None,
                  mnist_path=None):
     """Writes the report of a results directory: figures, tables, images and report.md.
 
@@ -95,7 +95,7 @@ def write_report(results_dir, out_dir=None, chosen=None, seed=0, *, shapes_cache
 
     Args:
         results_dir: str or Path, a results directory written by a sweep.
-        out_dir: str, Path or None. Defaults to None: `<results_dir>/report/`.
+        report_dir: str, Path or None. Defaults to None: `<results_dir>/report/`.
         chosen: None, a trial name or a list of trial names whose reconstructions and
             traversals are drawn. Defaults to None: per zoo entry, the lowest and the
             highest beta at seed 0 (trials without a saved model are skipped).
@@ -109,7 +109,8 @@ def write_report(results_dir, out_dir=None, chosen=None, seed=0, *, shapes_cache
 
     Raises:
         ValueError: if `results_dir` is missing or holds no record, a record or config.json
-            is corrupted, or a chosen trial has no record or no saved model.
+            is corrupted, a chosen trial has no record or no saved model, or a saved model
+            to draw is damaged (checked before anything is written).
 
     Example:
         >>> write_report("runs/quick")  # doctest: +SKIP
@@ -119,9 +120,11 @@ def write_report(results_dir, out_dir=None, chosen=None, seed=0, *, shapes_cache
     trials = samples.select_trials(records, chosen)
     if chosen is not None:
         samples.check_models(results_dir, trials)
-    out_dir = results_dir / "report" if out_dir is None else pathlib.Path(out_dir)
+    samples.check_archives(results_dir, trials)
+    out_dir = results_dir / "report" if report_dir is None else pathlib.Path(report_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = results.read_config(results_dir).get("profile", {})
+    sweep_config = results.read_config(results_dir)
+    config = sweep_config.get("profile", {})
     rows = results.records_table(records)
     paper = profiles.get_profile("paper").to_config()
     parts = [f"# bvae_tf report: {results_dir.name}",
@@ -134,7 +137,7 @@ def write_report(results_dir, out_dir=None, chosen=None, seed=0, *, shapes_cache
         parts.append(text)
         files += written
     images, notes = samples.write_samples(results_dir, out_dir, trials, seed,
-                                          shapes_cache_dir, mnist_path)
+                                          shapes_cache_dir, mnist_path, sweep_config)
     parts.append(markdown.samples_section(images, notes, default_choice=chosen is None))
     files += [item[key] for item in images for key in ("reconstructions", "traversals")]
     parts.append("## Files\n\n" + "\n".join(f"- [{path.name}]({path.name})" for path in files))

@@ -13,6 +13,7 @@ does not use has a KL near 0 and its row stays constant.
 """
 
 import pathlib
+import zipfile
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -74,7 +75,8 @@ def select_trials(records, chosen=None):
     return [by_name[name] for name in names]
 
 
-def test_images(study, count, random_state, shapes_cache_dir=None, mnist_path=None):
+def test_images(study, count, random_state, shapes_cache_dir=None, mnist_path=None,
+                split_seed=0):
     """`count` random test images of a study, float32 (count, H, W, 1) in [0, 1].
 
     Args:
@@ -83,6 +85,8 @@ def test_images(study, count, random_state, shapes_cache_dir=None, mnist_path=No
         random_state: int, RandomState or None (`check_random_state`).
         shapes_cache_dir: str, path or None, see `bvae_tf.data.shapes.load`.
         mnist_path: str, path or None, see `bvae_tf.data.mnist.load_mnist`.
+        split_seed: int, the seed of the shapes split the models were trained on (its test
+            split is never trained on). Defaults to 0.
 
     Returns:
         (images, indices): the images and their int64 indices in the test split.
@@ -91,7 +95,7 @@ def test_images(study, count, random_state, shapes_cache_dir=None, mnist_path=No
     if study == "shapes":
         from bvae_tf.data import shapes
 
-        split = shapes.load(cache_dir=shapes_cache_dir).test
+        split = shapes.load(cache_dir=shapes_cache_dir, seed=split_seed).test
     else:
         from bvae_tf.data import mnist
 
@@ -207,8 +211,38 @@ def check_models(results_dir, trials):
                          "model.keras).")
 
 
+def check_archives(results_dir, trials):
+    """Raises a ValueError naming every saved model that is not a complete `.keras` archive.
+
+    Run before anything is drawn, so a damaged file stops the report before it is half
+    written.
+    """
+    damaged = []
+    for record in trials:
+        path = model_file(results_dir, record)
+        if path is None:
+            continue
+        try:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+        except (zipfile.BadZipFile, OSError) as error:
+            bad = str(error)
+        if bad is not None:
+            damaged.append(f"{path} ({bad})")
+    if damaged:
+        raise ValueError(f"Damaged saved models: {damaged}. Delete the trial's record and "
+                         "models/<study>/<trial>/ and rerun the sweep to retrain it, or leave "
+                         "it out with --trials.")
+
+
+def split_seed_of(record, config):
+    """The shapes split seed a record's model was trained on (record, else `config.json`)."""
+    seed = (record.get("config") or {}).get("split_seed")
+    return int(config.get("shapes_split_seed", 0) if seed is None else seed)
+
+
 def write_samples(results_dir, out_dir, trials, seed=0, shapes_cache_dir=None,
-                  mnist_path=None):
+                  mnist_path=None, config=None):
     """Writes `reconstructions-<trial>.png` and `traversals-<trial>.png` for some trials.
 
     Args:
@@ -218,6 +252,8 @@ def write_samples(results_dir, out_dir, trials, seed=0, shapes_cache_dir=None,
         seed: int, draws the test images (the same for every model of a study).
         shapes_cache_dir: str, path or None, the shapes cache.
         mnist_path: str, path or None, the MNIST file.
+        config: dict, the results directory's `config.json` (for the shapes split seed of
+            records that do not state theirs), or None.
 
     Returns:
         (written, notes): `written` is a list of dicts with `trial_name`, `record`,
@@ -230,9 +266,11 @@ def write_samples(results_dir, out_dir, trials, seed=0, shapes_cache_dir=None,
         if path is None:
             notes.append(f"{name}: no saved model at {record.get('model_path')!r}")
             continue
-        if study not in images:
-            images[study] = test_images(study, KL_COUNT, seed, shapes_cache_dir, mnist_path)
-        batch, indices = images[study]
+        key = (study, split_seed_of(record, config or {}))
+        if key not in images:
+            images[key] = test_images(study, KL_COUNT, seed, shapes_cache_dir, mnist_path,
+                                      split_seed=key[1])
+        batch, indices = images[key]
         model = load_model(path)
         written.append({
             "trial_name": name, "record": record,

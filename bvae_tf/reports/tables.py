@@ -19,7 +19,8 @@ import numbers
 
 import numpy as np
 
-ENTRY_ORDER = ("fc", "conv", "fc_denoising", "conv_denoising", "mnist_fc", "mnist_conv")
+from bvae_tf import zoo
+
 GROUP_COLUMNS = {"shapes": ("entry", "beta"), "mnist": ("entry", "fraction", "beta")}
 _NOT_SUMMARIZED = ("study", "entry", "fraction", "beta", "seed")
 # Columns shown in report.md (every column is in the CSV files), in this order, with the
@@ -34,14 +35,15 @@ MARKDOWN_COLUMNS = {
 
 def entry_sort_key(entry):
     """Sort key putting zoo entries in the zoo's order, unknown entries after, by name."""
-    return (ENTRY_ORDER.index(entry), "") if entry in ENTRY_ORDER else (len(ENTRY_ORDER), entry)
+    order = zoo.NAMES
+    return (order.index(entry), "") if entry in order else (len(order), entry)
 
 
 def _group_key(row, study):
     key = []
     for column in GROUP_COLUMNS[study]:
         value = row.get(column)
-        key.append(round(float(value), 6) if column != "entry" and value is not None else value)
+        key.append(float(value) if column != "entry" and value is not None else value)
     return tuple(key)
 
 

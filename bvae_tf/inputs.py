@@ -1,13 +1,12 @@
-"""The training and validation pipelines of a zoo entry, as the paper built them.
+"""What a zoo entry trains on: each study's data, and its training and validation pipelines.
 
-Shared by `bvae-tf train` and the sweeps: shapes entries train on the shapes training split
-(salt-and-pepper inputs for the denoising entries) and validate on the first 40,000
-validation images; MNIST entries train on a per-class subset of the 55,000 training images
-and validate on the 5,000 validation images.
+Shapes entries train on the shapes training split (salt-and-pepper inputs for the denoising
+entries) and validate on the first 40,000 validation images; MNIST entries train on a
+per-class subset of the 55,000 training images and validate on the 5,000 validation images.
 
 References:
     Peychev, Velickovic and Lio (2017), section 4; the authors' `run_experiments.go_shapes`
-    (`validation[:40000]`, noise on validation inputs too) and `go_mnist`.
+    (`validation[:40000]`, noise on validation inputs too) and `go_mnist`; `docs/protocol.md`.
 """
 
 import numbers
@@ -19,13 +18,36 @@ from bvae_tf.data import pipeline
 SHAPES_VALIDATION_SIZE = 40_000
 
 
+def load_data(study, cache_dir=None, mnist_path=None, split_seed=0):
+    """Returns the dataset of a study: the shapes grid and its splits, or MNIST.
+
+    Args:
+        study: "shapes" or "mnist" (a zoo entry's `dataset`).
+        cache_dir: shapes cache directory or None (`$BVAE_TF_CACHE` or the user cache).
+        mnist_path: mnist.npz or None (`$BVAE_TF_MNIST`, the Keras cache, then Keras).
+        split_seed: int, seed of the shapes subsample and split. Defaults to 0.
+
+    Raises:
+        ValueError: for an unknown study or a bad seed.
+    """
+    if study == "mnist":
+        from bvae_tf.data import mnist
+
+        return mnist.load_mnist(mnist_path)
+    if study != "shapes":
+        raise ValueError(f"Unknown study {study!r}: expected one of {zoo.DATASETS}.")
+    from bvae_tf.data import shapes
+
+    return shapes.load(cache_dir=cache_dir, seed=split_seed)
+
+
 def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
                   validation_size=None):
     """Returns `(train_ds, validation_ds)` of (inputs, targets) batches for a zoo entry.
 
     Args:
         data: `bvae_tf.data.shapes.ShapesData` for shapes entries,
-            `bvae_tf.data.mnist.MnistData` for MNIST entries (see `zoo.dataset_of`).
+            `bvae_tf.data.mnist.MnistData` for MNIST entries (`zoo.entry(name).dataset`).
         entry: str, a name in `bvae_tf.zoo.NAMES`.
         seed: int, seeds the epoch orders, the noise and the MNIST subset. Defaults to 0.
         train_fraction: float in (0, 1] or None (all). Shapes: the first
@@ -47,41 +69,52 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
     >>> data = mnist.load_mnist()  # doctest: +SKIP
     >>> train, validation = make_datasets(data, "mnist_fc", train_fraction=0.1)  # doctest: +SKIP
     """
-    dataset = zoo.dataset_of(entry)
+    item = zoo.entry(entry)
     if train_fraction is not None and not _is_fraction(train_fraction):
         raise ValueError(f"train_fraction must be None or in (0, 1]; got {train_fraction!r}.")
-    if dataset == "mnist":
+    if item.dataset == "mnist":
         return _mnist_datasets(data, seed, train_fraction, batch_size, validation_size)
     if not hasattr(data, "train") or not hasattr(data.train, "packed"):
         raise ValueError(
             f"Zoo entry {entry!r} trains on the shapes dataset: pass "
             f"bvae_tf.data.shapes.load(); got {type(data).__name__}."
         )
-    noise = zoo.is_denoising(entry)
     take = None if train_fraction is None else max(1, round(train_fraction * len(data.train)))
     train = pipeline.make_dataset(
-        data.train, batch_size, shuffle=True, seed=seed, noise=noise, take=take
+        data.train, batch_size, shuffle=True, seed=seed, noise=item.denoising, take=take
     )
     validation = pipeline.make_dataset(
-        data.validation, batch_size, shuffle=False, seed=seed, noise=noise,
+        data.validation, batch_size, shuffle=False, seed=seed, noise=item.denoising,
         take=min(validation_size or SHAPES_VALIDATION_SIZE, len(data.validation)),
         vary_each_epoch=False,
     )
     return train, validation
 
 
-def _mnist_datasets(data, seed, train_fraction, batch_size, validation_size):
+def mnist_training_subset(data, fraction, seed):
+    """Returns the `MnistSplit` an MNIST trial trains on: `fraction` of every class.
+
+    Args:
+        data: `bvae_tf.data.mnist.MnistData`.
+        fraction: float in (0, 1] or None (all 55,000 training images).
+        seed: int, seeds the draw (`subset_per_class`).
+    """
     from bvae_tf.data import mnist
 
+    if fraction is None:
+        return data.train
+    indices = mnist.subset_per_class(data.train.labels, fraction, seed)
+    return mnist.MnistSplit(data.train.images[indices], data.train.labels[indices])
+
+
+def _mnist_datasets(data, seed, train_fraction, batch_size, validation_size):
     if not hasattr(data, "train") or not hasattr(data.train, "labels"):
         raise ValueError(
             "MNIST zoo entries train on MNIST: pass bvae_tf.data.mnist.load_mnist(); got "
             f"{type(data).__name__}."
         )
-    images = data.train.images
-    if train_fraction is not None:
-        images = images[mnist.subset_per_class(data.train.labels, train_fraction, seed)]
-    train = pipeline.make_dataset(images, batch_size, shuffle=True, seed=seed)
+    train_split = mnist_training_subset(data, train_fraction, seed)
+    train = pipeline.make_dataset(train_split.images, batch_size, shuffle=True, seed=seed)
     validation = pipeline.make_dataset(
         data.validation.images, batch_size, shuffle=False, seed=seed, take=validation_size
     )

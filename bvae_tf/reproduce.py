@@ -11,7 +11,7 @@ every trial whose record exists):
    `saved_models/models.config` for `tensorflow_model_server`.
 
 Example:
-    >>> report = reproduce("quick", "runs/quick")  # doctest: +SKIP
+    >>> report = reproduce("quick", "results/quick")  # doctest: +SKIP
     >>> report.name  # doctest: +SKIP
     'report.md'
 """
@@ -20,19 +20,19 @@ import pathlib
 import sys
 import time
 
-from bvae_tf import profiles, serving
+from bvae_tf import inputs, profiles, reports, serving, tuning
 
 STAGES = ("data", "shapes", "mnist", "report")
 
 
-def reproduce(profile="quick", out_dir="results", cache_dir=None, mnist_path=None, seed=0,
+def reproduce(profile="quick", results_dir="results", cache_dir=None, mnist_path=None, seed=0,
               verbose=1):
     """Runs (or resumes) every stage of the reproduction and returns the report's path.
 
     Args:
         profile: `bvae_tf.profiles.Profile`, a name ("quick", "paper") or a `.py` path
             defining `PROFILE`. Defaults to "quick" (minutes on a CPU).
-        out_dir: str or Path, the results directory. Defaults to "results".
+        results_dir: str or Path, the results directory. Defaults to "results".
         cache_dir: str, Path or None, the shapes cache. Defaults to None: `$BVAE_TF_CACHE`
             or the user cache dir.
         mnist_path: str, Path or None, `mnist.npz`. Defaults to None: `$BVAE_TF_MNIST`, the
@@ -45,23 +45,19 @@ def reproduce(profile="quick", out_dir="results", cache_dir=None, mnist_path=Non
         Path of `report.md`.
 
     Raises:
-        ValueError: unknown profile, or `out_dir` written by a different configuration.
+        ValueError: unknown profile, or `results_dir` written by a different configuration.
         RuntimeError: a sweep ended with trials missing (their errors are printed above).
     """
-    from bvae_tf import reports, tuning
-    from bvae_tf.data import shapes
-
     profile = profiles.get_profile(profile)
-    out_dir = pathlib.Path(out_dir)
+    results_dir = pathlib.Path(results_dir)
     say = _stage_printer(verbose)
     say("data", f"shapes cache ({'default' if cache_dir is None else cache_dir})")
-    data = shapes.load(cache_dir=cache_dir, seed=seed)
+    data = inputs.load_data("shapes", cache_dir=cache_dir, split_seed=seed)
     say("data", f"{len(data.train)} train, {len(data.validation)} validation, "
         f"{len(data.test)} test images")
     for study in ("shapes", "mnist"):
-        total = len(tuning.trial_names(profile.grid(study)))
-        say(study, f"{total} trials of profile {profile.name!r} into {out_dir}")
-        summary = tuning.run_sweep(profile, study, out_dir, seed=seed, cache_dir=cache_dir,
+        say(study, f"the {study} sweep of profile {profile.name!r} into {results_dir}")
+        summary = tuning.run_sweep(profile, study, results_dir, seed=seed, cache_dir=cache_dir,
                                    mnist_path=mnist_path, verbose=verbose,
                                    data=data if study == "shapes" else None)
         if summary["missing"]:
@@ -70,9 +66,9 @@ def reproduce(profile="quick", out_dir="results", cache_dir=None, mnist_path=Non
                 f"{', '.join(summary['missing'][:5])}. Their errors are printed above; fix "
                 "the cause and run the same command again (finished trials are kept)."
             )
-    say("report", f"figures and tables into {out_dir / 'report'}")
-    report = reports.write_report(out_dir, shapes_cache_dir=cache_dir, mnist_path=mnist_path)
-    serving.write_model_config(out_dir / "saved_models")
+    say("report", f"figures and tables into {results_dir / 'report'}")
+    report = reports.write_report(results_dir, shapes_cache_dir=cache_dir, mnist_path=mnist_path)
+    serving.write_model_config(results_dir / "saved_models")
     say("report", f"done: {report}")
     return report
 

@@ -26,7 +26,7 @@ def test_reproduce_killed_midway_resumes_without_redoing_trials(tmp_path, shapes
     profile = tmp_path / "tiny.py"
     profile.write_text(TINY_PROFILE)
     out = tmp_path / "results"
-    command = cli_command("reproduce", "--profile", profile, "--out", out, "--cache-dir",
+    command = cli_command("reproduce", "--profile", profile, "--results", out, "--cache-dir",
                           shapes_cache_dir, "--mnist", mnist_npz, "--verbose", "0")
     first = start(command)
     kill_once_exists(first, out / "models" / "shapes" / NAMES[1] / "logs")  # second trial

@@ -1,4 +1,4 @@
-"""The pipelines of a zoo entry, and `bvae-tf train` end to end on MNIST."""
+"""The data and pipelines of a zoo entry (`bvae_tf.inputs`), and `bvae-tf train` on MNIST."""
 
 import json
 
@@ -6,9 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from bvae_tf import cli
+from bvae_tf import cli, inputs, results
 from bvae_tf.data import mnist
-from bvae_tf.experiments import pipelines
 
 
 class _PackedSplit:
@@ -31,70 +30,75 @@ class _ShapesLike:
 
 
 def _count(dataset):
-    return sum(int(inputs.shape[0]) for inputs, _ in dataset)
+    return sum(int(batch.shape[0]) for batch, _ in dataset)
 
 
 def _noisy(dataset):
-    return [not np.array_equal(inputs, targets) for inputs, targets in dataset]
+    return [not np.array_equal(batch, targets) for batch, targets in dataset]
 
 
 @pytest.mark.parametrize("entry, noisy", [("fc", False), ("conv_denoising", True)])
 def test_shapes_pipelines(entry, noisy):
     data = _ShapesLike(500, 300)
-    train, validation = pipelines.make_datasets(data, entry, seed=1, train_fraction=0.5,
+    train, validation = inputs.make_datasets(data, entry, seed=1, train_fraction=0.5,
                                                 batch_size=100, validation_size=250)
     assert (_count(train), _count(validation)) == (250, 250)
     assert all(flag == noisy for flag in _noisy(train) + _noisy(validation))
     first, second = ([np.array(targets) for _, targets in validation] for _ in range(2))
     np.testing.assert_array_equal(first[0], second[0])  # validation keeps its order
-    _, validation = pipelines.make_datasets(data, entry, batch_size=100)
+    _, validation = inputs.make_datasets(data, entry, batch_size=100)
     assert _count(validation) == 300  # min(40,000, all)
 
 
 def test_mnist_pipelines(mnist_npz):
     data = mnist.load_mnist(mnist_npz)
-    train, validation = pipelines.make_datasets(data, "mnist_conv", seed=0,
+    train, validation = inputs.make_datasets(data, "mnist_conv", seed=0,
                                                 train_fraction=0.01, batch_size=100)
     counts = np.bincount(data.train.labels, minlength=10)
     assert _count(train) == sum(round(0.01 * count) for count in counts)
     assert _count(validation) == 5000
-    inputs, targets = next(iter(train))
-    assert inputs.shape[1:] == (28, 28, 1) and np.array_equal(inputs, targets)
-    assert 0 < float(np.mean(inputs)) < 1 and len(np.unique(inputs)) > 2  # grey, not binary
+    batch, targets = next(iter(train))
+    assert batch.shape[1:] == (28, 28, 1) and np.array_equal(batch, targets)
+    assert 0 < float(np.mean(batch)) < 1 and len(np.unique(batch)) > 2  # grey, not binary
 
 
 def test_wrong_data_and_fraction_are_refused(mnist_npz):
     with pytest.raises(ValueError, match="trains on the shapes dataset"):
-        pipelines.make_datasets(mnist.load_mnist(mnist_npz), "fc")
+        inputs.make_datasets(mnist.load_mnist(mnist_npz), "fc")
     with pytest.raises(ValueError, match="MNIST zoo entries train on MNIST"):
-        pipelines.make_datasets(_ShapesLike(10, 10), "mnist_fc")
+        inputs.make_datasets(_ShapesLike(10, 10), "mnist_fc")
     with pytest.raises(ValueError, match=r"train_fraction must be None or in \(0, 1\]"):
-        pipelines.make_datasets(_ShapesLike(10, 10), "fc", train_fraction=1.5)
+        inputs.make_datasets(_ShapesLike(10, 10), "fc", train_fraction=1.5)
     with pytest.raises(ValueError, match="choose one of"):
-        pipelines.make_datasets(_ShapesLike(10, 10), "resnet")
+        inputs.make_datasets(_ShapesLike(10, 10), "resnet")
 
 
 @pytest.mark.slow
-def test_train_command_writes_model_encoder_and_history(mnist_npz, tmp_path, monkeypatch):
+def test_train_command_is_the_trial_runner_on_one_point(mnist_npz, tmp_path, monkeypatch):
     monkeypatch.setenv("BVAE_TF_MNIST", str(mnist_npz))
     out = tmp_path / "run"
-    code = cli.main(["train", "--model", "mnist_fc", "--beta", "2", "--seed", "1", "--out",
+    code = cli.main(["train", "--model", "mnist_fc", "--beta", "2", "--seed", "1", "--results",
                      str(out), "--max-epochs", "2", "--train-fraction", "0.01",
                      "--validation-size", "1000"])
     assert code == 0
-    summary = json.loads((out / "history.json").read_text())
-    assert (summary["entry"], summary["beta"], summary["seed"], summary["epochs"]) == (
+    (record,) = results.read_records(out)
+    assert (record["entry"], record["beta"], record["seed"], record["epochs"]) == (
         "mnist_fc", 2.0, 1, 2)
-    validation = summary["history"]["val_loss"]
-    assert summary["best_epoch"] == 1 + int(np.argmin(validation))
-    assert {"val_reconstruction_loss", "val_kl_loss"} <= set(summary["history"])
-    model = keras.models.load_model(out / "model.keras")
+    assert record["trial_name"] == "mnist_fc-frac0.01-beta2.0-seed1"
+    history = json.loads((out / record["model_path"]).with_name("history.json").read_text())
+    assert record["best_epoch"] == 1 + int(np.argmin(history["val_loss"]))
+    assert {"val_reconstruction_loss", "val_kl_loss"} <= set(history)
+    assert 0.0 < record["metrics"]["svm_accuracy"] <= 1.0
+    model = keras.models.load_model(out / record["model_path"])
     assert (model.beta, model.latent_dim) == (2.0, 16)
-    assert (out / "saved_model" / "mnist_fc" / "1" / "saved_model.pb").is_file()
-    assert (out / "logs" / "training.csv").is_file()
+    assert (out / record["encoder_path"] / "saved_model.pb").is_file()
+    assert (out / record["model_path"]).with_name("logs").joinpath("training.csv").is_file()
 
 
 def test_train_command_names_the_zoo_on_an_unknown_model(tmp_path, capsys):
-    code = cli.main(["train", "--model", "vgg", "--beta", "1", "--out", str(tmp_path)])
-    assert code == 2
-    assert "choose one of fc, conv, fc_denoising" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--model", "vgg", "--beta", "1", "--results", str(tmp_path / "d")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --model: invalid choice: 'vgg'" in error and "mnist_conv" in error
+    assert not (tmp_path / "d").exists()

@@ -1,1 +1,0 @@
-"""Experiments of the paper: one trial of the shapes study, one of the MNIST study."""

@@ -1,0 +1,159 @@
+"""One trial, one owner: build a zoo model, train it, save, export, score, write its record.
+
+`run_trial` is the only code that trains a model for a result: `bvae-tf train` calls it on
+one point, the sweeps (`bvae_tf.tuning`) and `bvae-tf reproduce` call it on every grid point.
+It writes, under a results directory (layout in `bvae_tf.results` and `docs/records.md`):
+
+```
+models/<study>/<trial>/model.keras      the trained model (best weights)
+models/<study>/<trial>/history.json     per-epoch losses
+models/<study>/<trial>/logs/            TensorBoard and training.csv
+models/<study>/<trial>/resume/          the state after the last epoch, while training
+saved_models/<entry>/<trial>/1/         the encoder, TF Serving's layout
+records/<study>/<trial>.json            the record, written last and atomically
+```
+
+The exported encoder is what gets scored (the study's scorer in `bvae_tf.scoring`), so the
+numbers describe the model a user serves. A trial killed while training goes on from its last
+finished epoch when run again (`bvae_tf.training.fit`'s `resume_dir`).
+
+Example:
+    >>> from bvae_tf import profiles, trial
+    >>> spec = trial.TrialSpec("mnist_fc", beta=1.0, seed=0, fraction=0.1)
+    >>> spec.study, spec.name
+    ('mnist', 'mnist_fc-frac0.1-beta1.0-seed0')
+    >>> record = trial.run_trial(spec, profiles.get_profile("quick").settings("mnist"),
+    ...                          "results/demo")  # doctest: +SKIP
+"""
+
+import dataclasses
+import os
+import pathlib
+import socket
+import time
+
+from bvae_tf import export, inputs, profiles, results, scoring, training, zoo
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialSpec:
+    """One grid point: a zoo entry at one beta and seed (and, for MNIST, one fraction).
+
+    Args:
+        entry: str, a name in `bvae_tf.zoo.NAMES`.
+        beta: float >= 0, the KL weight.
+        seed: int >= 0, seeds the model, the epoch orders, the noise, the MNIST subset and
+            the scorer's sampling.
+        fraction: float in (0, 1] for MNIST entries (the per-class training fraction), None
+            for shapes entries.
+
+    Raises:
+        ValueError: unknown entry, a bad value, or a fraction given to a shapes entry (or
+            missing for an MNIST one).
+    """
+
+    entry: str
+    beta: float
+    seed: int
+    fraction: float | None = None
+
+    def __post_init__(self):
+        study = zoo.entry(self.entry).dataset
+        for key, value in (("betas", self.beta), ("seeds", self.seed)):
+            (checked,) = profiles.check_grid_values(key, [value])
+            object.__setattr__(self, key[:-1], checked)
+        if (self.fraction is None) != (study == "shapes"):
+            raise ValueError(f"Zoo entry {self.entry!r} trains on {study}: fraction must be "
+                             f"{'None' if study == 'shapes' else 'in (0, 1]'}; got "
+                             f"{self.fraction!r}.")
+        if self.fraction is not None:
+            (fraction,) = profiles.check_grid_values("fractions", [self.fraction])
+            object.__setattr__(self, "fraction", fraction)
+
+    @property
+    def study(self):
+        """str: "shapes" or "mnist", the dataset of the entry."""
+        return zoo.entry(self.entry).dataset
+
+    @property
+    def name(self):
+        """str: the trial's name (`bvae_tf.results.trial_name`)."""
+        return results.trial_name(self.entry, self.beta, self.seed, self.fraction)
+
+
+def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_path=None,
+              split_seed=0, worker=None, verbose=0):
+    """Trains, saves, exports and scores one trial, then writes its record atomically.
+
+    Args:
+        spec: `TrialSpec`.
+        settings: `bvae_tf.profiles.TrialSettings` (`profile.settings(spec.study)`).
+        results_dir: str or path of the results directory (created if missing).
+        data: the study's dataset if already loaded (`bvae_tf.inputs.load_data`), else None.
+        cache_dir: shapes cache directory, used when `data` is None.
+        mnist_path: mnist.npz, used when `data` is None.
+        split_seed: int, seed of the shapes split (`shapes.load(seed=...)`). Defaults to 0.
+        worker: dict describing the sweep worker that ran it, or None (this process).
+        verbose: Keras' `fit` verbosity. Defaults to 0.
+
+    Returns:
+        dict, the record (schema in `docs/records.md`).
+
+    Raises:
+        bvae_tf.training.NaNLossError: the loss became NaN.
+        ValueError: bad settings, or data of the wrong study.
+    """
+    start = time.perf_counter()
+    results_dir = pathlib.Path(results_dir)
+    if data is None:
+        data = inputs.load_data(spec.study, cache_dir, mnist_path, split_seed)
+    model_dir = results.model_dir(results_dir, spec.study, spec.name)
+    model = zoo.build(spec.entry, spec.beta, seed=spec.seed, jit_compile=settings.jit_compile,
+                      learning_rate=settings.learning_rate)
+    fraction = spec.fraction if spec.study == "mnist" else settings.train_fraction
+    train_ds, validation_ds = inputs.make_datasets(
+        data, spec.entry, seed=spec.seed, train_fraction=fraction,
+        batch_size=settings.batch_size, validation_size=settings.validation_size)
+    history = training.fit(model, train_ds, validation_ds, max_epochs=settings.max_epochs,
+                           patience=settings.patience, log_dir=model_dir / "logs",
+                           resume_dir=model_dir / "resume", verbose=verbose).history
+    training_s = time.perf_counter() - start
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model.save(model_dir / "model.keras")
+    results.atomic_write_json(model_dir / "history.json", training.per_epoch(history))
+    encoder_dir = export.export_encoder(model, results_dir / "saved_models" / spec.entry,
+                                        spec.name, version=1, overwrite=True)
+    encoder = export.load_encoder(encoder_dir, batch_size=settings.batch_size)
+    scores = _score(spec, settings, encoder, data)
+    config = {**settings.to_config(), "learning_rate": float(model.optimizer.learning_rate),
+              "jit_compile": bool(model.jit_compile), "split_seed": int(split_seed),
+              "train_batches": int(train_ds.cardinality())}
+    record = {
+        "schema_version": results.SCHEMA_VERSION, "study": spec.study,
+        "trial_name": spec.name, "entry": spec.entry, "beta": spec.beta, "seed": spec.seed,
+        "fraction": spec.fraction, "config": config, "versions": results.versions(),
+        "machine": results.machine(), **training.summarize_history(history, settings.patience),
+        "metrics": scores,
+        "model_path": results.relative_path(model_dir / "model.keras", results_dir),
+        "encoder_path": results.relative_path(encoder_dir, results_dir),
+        "worker": worker or this_worker(), "training_s": round(training_s, 3),
+        "wall_time_s": round(time.perf_counter() - start, 3),
+    }
+    results.write_record(results_dir, record)
+    return record
+
+
+def _score(spec, settings, encoder, data):
+    if spec.study == "shapes":
+        return scoring.shapes_scores(encoder, data, spec.seed, settings.metrics,
+                                     settings.metric_options)
+    subset = inputs.mnist_training_subset(data, spec.fraction, spec.seed)
+    return scoring.svm_accuracy(encoder, subset, data.test, spec.seed)
+
+
+def this_worker(tuner_id=None):
+    """Returns the record's `worker` field for this process: tuner id, pid and host."""
+    return {"tuner_id": tuner_id, "pid": os.getpid(), "host": socket.gethostname()}
+
+
+__all__ = ["TrialSpec", "run_trial", "this_worker"]
