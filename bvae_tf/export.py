@@ -22,13 +22,15 @@ Example:
 
 import os
 import pathlib
+import secrets
 import shutil
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.utils import check_random_state
+
+from bvae_tf.models import checks
 
 SIGNATURE = "serving_default"
 INPUT = "images"
@@ -38,7 +40,10 @@ OUTPUTS = ("z_mean", "z_log_var")
 def export_encoder(model, directory, name, version=1, overwrite=False):
     """Writes the encoder of `model` as a SavedModel at `<directory>/<name>/<version>/`.
 
-    Written atomically: into a temporary directory beside the target, then renamed.
+    Written atomically: into a staging directory `.<version>-<pid>-<random>` beside the
+    target, then renamed. Staging directories left by a killed export (their process is
+    gone) are hidden from `load_encoder` and `bvae_tf.serving`, and deleted by the next
+    export of the same name.
 
     Args:
         model: a `bvae_tf.models.BetaVAE` (anything with `.encoder` and `.image_shape`).
@@ -63,7 +68,9 @@ def export_encoder(model, directory, name, version=1, overwrite=False):
             f"{target} exists; pass overwrite=True to replace it, or choose another version."
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}-", dir=target.parent))
+    _remove_stale_staging(target.parent)
+    staging = target.parent / f".{version}-{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()  # the umask applies, as to any folder: readable by others by default
     try:
         _archive(model).write_out(os.fspath(staging / "saved_model"), verbose=False)
         _replace(staging / "saved_model", target)
@@ -84,6 +91,28 @@ def _archive(model):
     archive.track(encoder)
     archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=[spec])
     return archive
+
+
+def _remove_stale_staging(name_dir):
+    """Deletes the `.<version>-<pid>-*` staging folders whose exporting process is gone."""
+    for child in name_dir.glob(".*-*"):
+        version, _, rest = child.name[1:].partition("-")
+        pid = rest.partition("-")[0]
+        if version.isdigit() and child.is_dir() and not _is_running(pid):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _is_running(pid):
+    """Whether `pid` (a str; staging folders from before pids were recorded have none) runs."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it runs, as another user
+        pass
+    return True
 
 
 def _replace(source, target):
@@ -110,17 +139,56 @@ def load_encoder(path, batch_size=1000):
 
     Raises:
         FileNotFoundError: if `path` holds no SavedModel.
-        ValueError: if the SavedModel lacks the `serving_default` signature, its `images`
-            input or its `z_mean`/`z_log_var` outputs.
+        ValueError: if the SavedModel is damaged (a truncated or altered file, missing
+            variables: the message names the path and says to export it again), or lacks
+            the `serving_default` signature, its `images` input or its `z_mean`/`z_log_var`
+            outputs.
     """
     version_dir = _version_dir(pathlib.Path(path))
-    signatures = tf.saved_model.load(os.fspath(version_dir)).signatures
+    signatures = _load_signatures(version_dir)
     if SIGNATURE not in signatures:
         raise ValueError(
             f"{version_dir} has no {SIGNATURE!r} signature (found {sorted(signatures)}); "
             f"expected an encoder written by bvae_tf.export.export_encoder."
         )
     return Encoder(signatures[SIGNATURE], version_dir, batch_size)
+
+
+def _load_signatures(version_dir):
+    """The signatures of the SavedModel at `version_dir`; a damaged one raises ValueError."""
+    try:
+        signatures = tf.saved_model.load(os.fspath(version_dir)).signatures
+        _check_fingerprint(version_dir)  # after the load: TF crashes on a graphless file
+    except Exception as error:  # TF's loader fails on damaged files with a dozen types
+        reason = (str(error).strip().splitlines() or [""])[0][:300]
+        raise ValueError(
+            f"The exported encoder at {version_dir} is damaged or incomplete "
+            f"({type(error).__name__}: {reason}). Export it again: rerun the trial or "
+            "command that wrote it, or call bvae_tf.export.export_encoder(model, directory, "
+            "name, overwrite=True)."
+        ) from error
+    return signatures
+
+
+def _check_fingerprint(version_dir):
+    """Raises ValueError if `saved_model.pb` no longer matches the checksum in its fingerprint.
+
+    TensorFlow checksums the variables as it restores them, but not the graph: of 150
+    randomly altered copies of a `saved_model.pb`, 22 loaded. `fingerprint.pb` (written by
+    TF >= 2.12) holds the graph's checksum, which TF's own fingerprinting module (internal,
+    hence the pinned TensorFlow) recomputes; SavedModels without one are not checked.
+    """
+    if not (version_dir / "fingerprint.pb").is_file():
+        return
+    from tensorflow.core.protobuf import fingerprint_pb2
+    from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
+
+    stored = tf.saved_model.experimental.read_fingerprint(os.fspath(version_dir))
+    fresh = fingerprint_pb2.FingerprintDef.FromString(
+        fingerprinting.CreateFingerprintDef(os.fspath(version_dir))
+    )
+    if fresh.saved_model_checksum != stored.saved_model_checksum:
+        raise ValueError("saved_model.pb does not match the checksum in fingerprint.pb")
 
 
 def _version_dir(path):
@@ -138,6 +206,10 @@ def _version_dir(path):
 
 class Encoder:
     """An exported encoder: callable on images, returning the posterior means.
+
+    Images are checked before they reach the SavedModel, as in `BetaVAE.encode`: pixels in
+    [0, 1], finite, of a real dtype other than uint8 (pass `images / 255` for 8-bit
+    pixels); anything else raises a ValueError naming `images` and the fix.
 
     Attributes:
         path: `pathlib.Path` of the version directory.
@@ -166,7 +238,17 @@ class Encoder:
         return self.distribution_parameters(images)[0]
 
     def distribution_parameters(self, images):
-        """Returns `(z_mean, z_log_var)`, each float32 numpy [N, latent_dim]."""
+        """Returns `(z_mean, z_log_var)`, each float32 numpy [N, latent_dim].
+
+        Args:
+            images: array [N, H, W, C] (or [N, H, W] when C is 1) of pixels in [0, 1]:
+                float, bool or integer. uint8 arrays are refused, not rescaled: pass
+                `images / 255` for 8-bit pixels.
+
+        Raises:
+            ValueError: naming `images`, on a wrong dtype (uint8, complex, non-numeric) or
+                shape, no images, or NaN, infinite or out-of-range values.
+        """
         images = self._as_images(images)
         outputs = [
             self._signature(**{INPUT: tf.constant(images[start:start + self.batch_size])})
@@ -180,7 +262,7 @@ class Encoder:
         """Returns codes z ~ q(z | images): float32 numpy [N, latent_dim].
 
         Args:
-            images: array [N, H, W, C].
+            images: array [N, H, W, C], pixels in [0, 1] (see `distribution_parameters`).
             random_state: int, `np.random.RandomState` or None.
         """
         z_mean, z_log_var = self.distribution_parameters(images)
@@ -188,12 +270,4 @@ class Encoder:
         return z_mean + np.exp(0.5 * z_log_var) * noise
 
     def _as_images(self, images):
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim == len(self.image_shape) and self.image_shape[-1] == 1:
-            images = images[..., np.newaxis]
-        if images.ndim != 4 or images.shape[1:] != self.image_shape or len(images) == 0:
-            raise ValueError(
-                f"This encoder takes images of shape (N, {', '.join(map(str, self.image_shape))})"
-                f" with N >= 1; got {images.shape}."
-            )
-        return images
+        return checks.as_images(images, self.image_shape, f"Encoder at {self.path}")

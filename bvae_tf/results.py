@@ -29,14 +29,16 @@ Example:
 import csv
 import importlib.metadata
 import json
+import math
 import os
 import pathlib
 import platform
-import tempfile
+import secrets
 
 STUDIES = ("shapes", "mnist")
 CONFIG_FILE = "config.json"
 REQUIRED_KEYS = ("study", "trial_name", "entry", "beta", "seed")
+PATH_KEYS = ("model_path", "encoder_path")  # relative to the results directory
 # Version of the record schema (`docs/records.md`). Records without `schema_version` are
 # version 1 (before December 2026): read with their metric names updated (`upgrade_record`).
 SCHEMA_VERSION = 2
@@ -49,6 +51,9 @@ _LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 def trial_name(entry, beta, seed, fraction=None):
     """Returns the name of one trial, used for its record, model and encoder paths.
 
+    Numbers are written as Python's shortest round-trip repr, so distinct betas (or
+    fractions) give distinct names, however close: `beta1e-07` and `beta2e-07`.
+
     Args:
         entry: str, zoo entry, e.g. `"conv_denoising"`.
         beta: float, weight of the KL term.
@@ -58,15 +63,28 @@ def trial_name(entry, beta, seed, fraction=None):
     Returns:
         str like `"conv_denoising-beta4.0-seed0"` or `"mnist_fc-frac0.1-beta1.0-seed0"`.
 
+    Raises:
+        ValueError: if `beta` or `fraction` is NaN or infinite.
+
     Example:
         >>> trial_name("mnist_fc", 1, 0, fraction=0.1)
         'mnist_fc-frac0.1-beta1.0-seed0'
+        >>> trial_name("fc", 1e-7, 0)
+        'fc-beta1e-07-seed0'
     """
     parts = [entry]
     if fraction is not None:
-        parts.append(f"frac{round(float(fraction), 6)}")
-    parts += [f"beta{round(float(beta), 6)}", f"seed{int(seed)}"]
+        parts.append(f"frac{_exact(fraction, 'fraction')}")
+    parts += [f"beta{_exact(beta, 'beta')}", f"seed{int(seed)}"]
     return "-".join(parts)
+
+
+def _exact(value, argument):
+    """`repr` of `value` as a float (-0.0 as 0.0): equal texts only for equal numbers."""
+    value = float(value) + 0.0
+    if not math.isfinite(value):
+        raise ValueError(f"{argument} must be a finite number to name a trial; got {value!r}.")
+    return repr(value)
 
 
 def versions():
@@ -115,9 +133,15 @@ def relative_path(path, results_dir):
 
 
 def _atomic_write_text(path, text):
+    """Writes `text` to a temporary file beside `path`, then renames it over `path`.
+
+    The file is created as `open` would create it (mode 0666 less the umask: 0644 by
+    default), so a results directory shared between users stays readable to them.
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
@@ -125,7 +149,7 @@ def _atomic_write_text(path, text):
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path
 
@@ -196,6 +220,12 @@ def load_record(path):
     if not isinstance(record, dict) or any(key not in record for key in REQUIRED_KEYS):
         raise ValueError(f"Invalid record {path}: expected a JSON object with the keys "
                          f"{list(REQUIRED_KEYS)}; delete it and rerun the sweep to redo it.")
+    for key in PATH_KEYS:
+        problem = _path_problem(record.get(key)) if record.get(key) is not None else None
+        if problem:
+            raise ValueError(f"Invalid record {path}: its {key} {record[key]!r} {problem}. "
+                             "bvae-tf never writes such a path, so the record was edited or "
+                             "forged; delete it and rerun the sweep to redo that trial.")
     return upgrade_record(record, path)
 
 
@@ -223,6 +253,51 @@ def upgrade_record(record, path="a record"):
     metrics = {_RENAMED_METRICS_V1.get(key, key): value
                for key, value in (record.get("metrics") or {}).items()}
     return {**record, "schema_version": SCHEMA_VERSION, "metrics": metrics}
+
+
+def resolve_inside(results_dir, relative_path):
+    """Joins a record's relative path (`model_path`, `encoder_path`) to its directory.
+
+    Refuses what would lead outside `results_dir`: an absolute path, or `..` climbing
+    above it. The check is on the text: symbolic links inside the directory are followed
+    as they are (whoever can make them there can write there anyway).
+
+    Args:
+        results_dir: str or path, the results directory.
+        relative_path: str, a path relative to it, with `/` separators.
+
+    Returns:
+        `pathlib.Path` inside `results_dir`, normalised (no `.` or `..` parts).
+
+    Raises:
+        ValueError: if `relative_path` is not a non-empty str, is absolute, or escapes.
+
+    Example:
+        >>> resolve_inside("res", "models/shapes/fc-beta1.0-seed0/model.keras").as_posix()
+        'res/models/shapes/fc-beta1.0-seed0/model.keras'
+        >>> resolve_inside("res", "../elsewhere/model.keras")
+        Traceback (most recent call last):
+        ...
+        ValueError: The path '../elsewhere/model.keras' climbs out of the results directory ...
+    """
+    problem = _path_problem(relative_path)
+    if problem:
+        raise ValueError(f"The path {relative_path!r} {problem} (results directory: "
+                         f"{results_dir}). Records hold paths inside it, relative to it: fix "
+                         "or delete the record that holds this one.")
+    return pathlib.Path(results_dir) / os.path.normpath(relative_path)
+
+
+def _path_problem(relative_path):
+    """Why `relative_path` cannot be joined to a results directory, or None if it can."""
+    if not isinstance(relative_path, str) or not relative_path.strip():
+        return "is not a path: expected a non-empty str relative to the results directory"
+    normalised = os.path.normpath(relative_path)
+    if os.path.isabs(normalised):
+        return "is absolute: it must be relative to the results directory"
+    if normalised == os.pardir or normalised.startswith(os.pardir + os.sep):
+        return "climbs out of the results directory with '..'"
+    return None
 
 
 def record_exists(results_dir, study, name):

@@ -27,11 +27,16 @@ Example:
 import os
 import pathlib
 
+from google.protobuf import text_encoding
+
 CONFIG_NAME = "models.config"
 
 
 def find_servables(root):
     """Lists the servables under `root`: folders holding numbered SavedModel versions.
+
+    Hidden folders (a name starting with `.`, such as the staging folders an interrupted
+    export leaves) are skipped.
 
     Args:
         root: str or Path, the folder to scan (any depth).
@@ -46,7 +51,8 @@ def find_servables(root):
     servables = {}
     for saved_model in sorted(root.glob("**/saved_model.pb")):
         version_dir = saved_model.parent
-        if not version_dir.name.isdigit():
+        hidden = any(part.startswith(".") for part in version_dir.relative_to(root).parts)
+        if hidden or not version_dir.name.isdigit():
             continue
         servable = version_dir.parent
         name = servable.name
@@ -68,21 +74,37 @@ def model_config(root, base_path=None):
             inside the TF Serving container); None uses `root`'s absolute path.
 
     Returns:
-        The config text, one `config { ... }` block per servable.
+        The config text, one `config { ... }` block per servable. Names and paths are
+        escaped as protobuf text format strings (`'` as `\\'`, `\\` as `\\\\`, a newline as
+        `\\n`), so any folder name reads back exactly.
+
+    Raises:
+        ValueError: if two servables share a name, or a name or path is not valid UTF-8.
     """
     root = pathlib.Path(root)
     prefix = base_path.rstrip("/") if base_path else str(root.resolve())
     blocks = []
     for name, servable in find_servables(root):
-        relative = servable.relative_to(root).as_posix()
+        base = f"{prefix}/{servable.relative_to(root).as_posix()}"
         blocks.append(
             "  config {\n"
-            f"    name: '{name}'\n"
-            f"    base_path: '{prefix}/{relative}'\n"
+            f"    name: '{_quote(name)}'\n"
+            f"    base_path: '{_quote(base)}'\n"
             "    model_platform: 'tensorflow'\n"
             "  }\n"
         )
     return "model_config_list {\n" + "".join(blocks) + "}\n"
+
+
+def _quote(text):
+    """Escapes `text` for a single-quoted protobuf text format string (UTF-8, as TF reads)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{text!r} is not valid UTF-8, which TF Serving's config needs: rename the folder."
+        ) from None
+    return text_encoding.CEscape(text, as_utf8=True)
 
 
 def write_model_config(root, base_path=None):
@@ -97,6 +119,7 @@ def write_model_config(root, base_path=None):
 
     Raises:
         FileNotFoundError: if `root` does not exist.
+        ValueError: if two servables share a name, or a name or path is not valid UTF-8.
     """
     root = pathlib.Path(root)
     if not root.is_dir():
@@ -106,6 +129,6 @@ def write_model_config(root, base_path=None):
         )
     target = root / CONFIG_NAME
     temporary = target.with_suffix(f".tmp{os.getpid()}")
-    temporary.write_text(model_config(root, base_path))
+    temporary.write_text(model_config(root, base_path), encoding="utf-8")
     os.replace(temporary, target)
     return target

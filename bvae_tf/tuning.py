@@ -197,7 +197,8 @@ class StudyTuner(keras_tuner.Tuner):
         spec = self.hypermodel.spec(trial_state.hyperparameters.values)
         record = results.load_record(results.record_path(self.results_dir, spec.study,
                                                          spec.name))
-        return keras.saving.load_model(self.results_dir / record["model_path"])
+        return keras.saving.load_model(results.resolve_inside(self.results_dir,
+                                                              record["model_path"]))
 
     def pre_create_trial(self):
         # A worker told IDLE (all points taken, some still running) asks again: not too fast.

@@ -2,6 +2,8 @@
 
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
 
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bvae_tf import export
+from bvae_tf import export, serving
 
 FRESH_PROCESS = """
 import sys
@@ -118,5 +120,85 @@ def test_load_encoder_errors(trained, tmp_path):
     with pytest.raises(ValueError, match="expected input 'images' and outputs"):
         export.load_encoder(tmp_path / "renamed")
     encoder = export.load_encoder(export.export_encoder(trained[0], tmp_path, "tiny"))
-    with pytest.raises(ValueError, match=r"images of shape \(N, 16, 16, 1\)"):
+    with pytest.raises(ValueError, match=r"expected images of shape \(batch, 16, 16, 1\)"):
         encoder(np.zeros((2, 28, 28, 1), np.float32))
+
+
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    """One exported encoder to copy and damage."""
+    return export.export_encoder(trained[0], tmp_path_factory.mktemp("pristine"), "tiny")
+
+
+def _data_file(version_dir):
+    return next((version_dir / "variables").glob("variables.data-*"))
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+
+
+def _flip_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+CORRUPTIONS = {
+    "truncated variables data": lambda version: _truncate(_data_file(version)),
+    "flipped byte in variables data": lambda version: _flip_byte(_data_file(version)),
+    "truncated variables index": lambda version: _truncate(version / "variables" /
+                                                           "variables.index"),
+    "truncated saved_model.pb": lambda version: _truncate(version / "saved_model.pb"),
+    "flipped byte in saved_model.pb": lambda version: _flip_byte(version / "saved_model.pb"),
+    "empty saved_model.pb": lambda version: (version / "saved_model.pb").write_bytes(b""),
+    "missing variables folder": lambda version: shutil.rmtree(version / "variables"),
+}
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_a_damaged_saved_model_is_one_clear_error(exported, tmp_path, corruption):
+    """Issue 13, item 5: these ended in IndexError, DataLossError or OSError tracebacks."""
+    version = tmp_path / "tiny" / "1"
+    shutil.copytree(exported, version)
+    CORRUPTIONS[corruption](version)
+    with pytest.raises(ValueError, match=rf"encoder at {re.escape(str(version))} is damaged "
+                                         r"or incomplete \(.*\)\. Export it again") as raised:
+        export.load_encoder(version.parent)
+    assert type(raised.value) is ValueError
+
+
+def test_an_edited_graph_that_tensorflow_loads_is_caught_by_its_fingerprint(exported,
+                                                                           tmp_path):
+    """TF checksums variables, not `saved_model.pb`: an edit there loads unless fingerprinted."""
+    version = tmp_path / "tiny" / "1"
+    shutil.copytree(exported, version)
+    graph = (version / "saved_model.pb").read_bytes()
+    recorded = tf.__version__.encode()  # the producer's version, in the meta graph
+    assert recorded in graph
+    edited = recorded[:-1] + (b"8" if recorded.endswith(b"9") else b"9")
+    (version / "saved_model.pb").write_bytes(graph.replace(recorded, edited, 1))
+    assert "serving_default" in tf.saved_model.load(str(version)).signatures  # TF: no error
+    with pytest.raises(ValueError, match=r"damaged .*does not match the checksum.*Export it"):
+        export.load_encoder(version)
+
+
+def test_staging_folders_of_a_killed_export_are_hidden_then_removed(trained, exported,
+                                                                     tmp_path):
+    """Issue 13, item 9: a kill during export left its staging folder beside the encoder."""
+    model, images = trained
+    name_dir = tmp_path / "models" / "entry" / "tiny"
+    shutil.copytree(exported, name_dir / "1")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    killed = [name_dir / f".1-{gone}-0a1b2c3d", name_dir / ".2-k7x_q9zm"]  # now, and before
+    shutil.copytree(exported, killed[0] / "saved_model" / "2")  # a complete one, to tempt
+    killed[1].mkdir()
+    running = name_dir / f".3-{os.getpid()}-feedbeef"  # an export still in progress
+    running.mkdir()
+    assert export.load_encoder(name_dir).path == name_dir / "1"
+    assert serving.find_servables(tmp_path / "models") == [("tiny", name_dir)]
+    export.export_encoder(model, name_dir.parent, "tiny", version=2)
+    assert sorted(path.name for path in name_dir.iterdir()) == [running.name, "1", "2"]
+    np.testing.assert_allclose(export.load_encoder(name_dir)(images), model.encode(images),
+                               atol=1e-5)

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import stat
 
 import pytest
 
@@ -23,8 +24,26 @@ def make_record(entry="fc", beta=1.0, seed=0, study="shapes", fraction=None, met
 
 def test_trial_names_follow_the_results_layout():
     assert results.trial_name("conv_denoising", 4, 0) == "conv_denoising-beta4.0-seed0"
-    assert results.trial_name("fc", 0.6000000000000001, 3) == "fc-beta0.6-seed3"
+    assert results.trial_name("fc", 0.6, 3) == "fc-beta0.6-seed3"
+    assert results.trial_name("fc", -0.0, 3) == "fc-beta0.0-seed3"
     assert results.trial_name("mnist_fc", 1.0, 0, 0.1) == "mnist_fc-frac0.1-beta1.0-seed0"
+
+
+def test_betas_and_fractions_closer_than_a_millionth_get_their_own_trials():
+    """Issue 13, item 1: 1e-7 and 2e-7 shared `fc-beta0.0-seed0`, so one was never trained."""
+    assert results.trial_name("fc", 1e-7, 0) == "fc-beta1e-07-seed0"
+    assert results.trial_name("fc", 2e-7, 0) == "fc-beta2e-07-seed0"
+    assert results.trial_name("fc", 0.6000000000000001, 3) == "fc-beta0.6000000000000001-seed3"
+    assert (results.trial_name("mnist_fc", 1.0, 0, 0.1000001)
+            == "mnist_fc-frac0.1000001-beta1.0-seed0")
+
+
+@pytest.mark.parametrize("argument", ["beta", "fraction"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_betas_and_fractions_name_no_trial(argument, value):
+    values = {"beta": 1.0, "fraction": 0.1, argument: value}
+    with pytest.raises(ValueError, match=f"{argument} must be a finite number"):
+        results.trial_name("mnist_fc", values["beta"], 0, values["fraction"])
 
 
 def test_write_then_read_round_trips_and_leaves_no_temporary_file(tmp_path):
@@ -157,4 +176,41 @@ def test_version_one_records_are_read_and_newer_ones_refused(tmp_path):
     assert read["metrics"] == {"dci": 0.4, "dci.completeness": 0.3, "mig": 0.1}
     results.write_record(tmp_path, {**make_record(beta=4.0), "schema_version": 99})
     with pytest.raises(ValueError, match=r"schema version 99; this bvae_tf reads versions 1 to"):
+        results.read_records(tmp_path)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002], ids=oct)
+def test_records_and_config_are_created_as_open_would_under_the_umask(tmp_path, umask):
+    """Issue 13, item 9: mkstemp made them 0600, unreadable to the others sharing the folder."""
+    previous = os.umask(umask)
+    try:
+        record = results.write_record(tmp_path, make_record())
+        config = results.check_config(tmp_path, {"profile": {"name": "quick"}})
+    finally:
+        os.umask(previous)
+    for path in (record, config):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+    assert sorted(path.name for path in tmp_path.rglob("*.tmp")) == []
+
+
+def test_resolve_inside_joins_relative_paths_and_refuses_escapes(tmp_path):
+    joined = results.resolve_inside(tmp_path, "models/shapes/./fc-beta1.0-seed0/model.keras")
+    assert joined == tmp_path / "models" / "shapes" / "fc-beta1.0-seed0" / "model.keras"
+    assert results.resolve_inside(tmp_path, "models/../records/x.json") == (
+        tmp_path / "records" / "x.json")
+    cases = {"../secret/model.keras": "climbs out", "models/../../x": "climbs out",
+             "..": "climbs out", "/etc/passwd": "is absolute", "": "not a path",
+             None: "not a path"}
+    for relative, reason in cases.items():
+        with pytest.raises(ValueError, match=f"{reason}.*{tmp_path}.*fix or delete the record"):
+            results.resolve_inside(tmp_path, relative)
+
+
+@pytest.mark.parametrize("key", ["model_path", "encoder_path"])
+@pytest.mark.parametrize("forged", ["../../outside/model.keras", "/tmp/elsewhere"])
+def test_a_record_whose_paths_leave_the_directory_is_refused(tmp_path, key, forged):
+    results.write_record(tmp_path, {**make_record(), key: "models/shapes/fc/model.keras"})
+    assert len(results.read_records(tmp_path)) == 1
+    path = results.write_record(tmp_path, {**make_record(), key: forged})
+    with pytest.raises(ValueError, match=rf"Invalid record {path}: its {key} .*delete it"):
         results.read_records(tmp_path)

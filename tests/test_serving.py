@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
 from bvae_tf import export, serving, zoo
 
@@ -44,3 +45,57 @@ def test_duplicate_names_are_refused(encoders_root, tmp_path):
 def test_missing_root_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="No folder of exported encoders"):
         serving.write_model_config(tmp_path / "nowhere")
+
+
+def _model_server_config_class():
+    """The fields of TF Serving's `ModelServerConfig` that `model_config` writes, as a class.
+
+    TF Serving's own protos are not installed here; the text format parser is the same one
+    it uses, so what parses here parses there.
+    """
+    file = descriptor_pb2.FileDescriptorProto(name="serving_config_test.proto",
+                                              package="serving_test", syntax="proto3")
+    string = descriptor_pb2.FieldDescriptorProto.TYPE_STRING
+    message = descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE
+    optional = descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL
+    repeated = descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED
+    config = file.message_type.add(name="ModelConfig")
+    for number, name in enumerate(("name", "base_path", "model_platform"), start=1):
+        config.field.add(name=name, number=number, type=string, label=optional)
+    listing = file.message_type.add(name="ModelConfigList")
+    listing.field.add(name="config", number=1, type=message, label=repeated,
+                      type_name=".serving_test.ModelConfig")
+    server = file.message_type.add(name="ModelServerConfig")
+    server.field.add(name="model_config_list", number=1, type=message, label=optional,
+                     type_name=".serving_test.ModelConfigList")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(
+        "serving_test.ModelServerConfig"))
+
+
+def test_names_and_paths_with_quotes_backslashes_and_newlines_read_back_exactly(tmp_path):
+    """Issue 13, security note: a quote in a folder name broke models.config."""
+    names = ["it's", 'say "hi"', "back\\slash", "two\nlines", "ünïcode"]
+    root = tmp_path / "root'with\\odd \"chars\""
+    for index, name in enumerate(names):
+        version = root / f"entry{index}" / name / "1"
+        version.mkdir(parents=True)
+        (version / "saved_model.pb").write_bytes(b"")
+    path = serving.write_model_config(root, base_path="/models/it's")
+    parsed = text_format.Parse(path.read_text(encoding="utf-8"), _model_server_config_class()())
+    configs = {config.name: config.base_path for config in parsed.model_config_list.config}
+    assert configs == {name: f"/models/it's/entry{index}/{name}"
+                       for index, name in enumerate(names)}
+    default = text_format.Parse(serving.model_config(root), _model_server_config_class()())
+    assert default.model_config_list.config[0].base_path.startswith(str(root.resolve()))
+
+
+def test_hidden_folders_hold_no_servables(tmp_path):
+    for hidden in (".1-4242-abcdef01/saved_model/fc", ".trash/fc-beta1.0-seed0"):
+        version = tmp_path / "entry" / hidden / "1"
+        version.mkdir(parents=True)
+        (version / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "entry" / "fc" / "1").mkdir(parents=True)
+    (tmp_path / "entry" / "fc" / "1" / "saved_model.pb").write_bytes(b"")
+    assert serving.find_servables(tmp_path) == [("fc", tmp_path / "entry" / "fc")]

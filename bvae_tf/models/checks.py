@@ -41,18 +41,89 @@ def check_batch_shape(shape, image_shape, where):
     if tuple(shape[1:]) != tuple(image_shape):
         raise ValueError(
             f"{where}: expected images of shape (batch, {', '.join(map(str, image_shape))}); "
-            f"got shape {tuple(shape)}. Use the data of the model's dataset, or build the "
-            f"model with image_shape={tuple(shape[1:])}."
+            f"got shape {tuple(shape)}. Use the data of the model's dataset, or a model built "
+            f"with image_shape={tuple(shape[1:])}."
         )
 
 
 def as_images(images, image_shape, where):
-    """Returns `images` as float32 [N, *image_shape]; [N, H, W] gains the channel axis."""
-    images = np.asarray(images, dtype=np.float32)
+    """Returns `images` as float32 [N, *image_shape] after checking their dtype and values.
+
+    Pixels must be real numbers in [0, 1] (float, bool or integer arrays), finite, with
+    N >= 1; [N, H, W] gains the channel axis when C is 1. uint8 arrays are refused rather
+    than rescaled: 8-bit pixels are 0..255 by convention, so the caller divides by 255.
+    The value check is two vectorised reductions (min and max), so it costs little beside
+    the forward pass.
+
+    Args:
+        images: array-like [N, H, W, C] (or [N, H, W] when C is 1).
+        image_shape: tuple (H, W, C), the shape the model takes.
+        where: str naming the caller in error messages, e.g. "BetaVAE.encode".
+
+    Returns:
+        np.ndarray float32 [N, *image_shape].
+
+    Raises:
+        ValueError: naming `images`, if they are not real numbers, are uint8, have the
+            wrong shape, are empty, or hold NaN, infinite or out-of-range values.
+
+    Example:
+        >>> as_images(np.ones((2, 4, 4)), (4, 4, 1), "demo").shape
+        (2, 4, 4, 1)
+        >>> as_images(np.full((2, 4, 4, 1), 255, np.uint8), (4, 4, 1), "demo")
+        Traceback (most recent call last):
+        ...
+        ValueError: demo: images are uint8 ...
+    """
+    images = _as_real_array(images, where)
     if images.ndim == len(image_shape) and image_shape[-1] == 1:
         images = images[..., np.newaxis]
     check_batch_shape(images.shape, image_shape, where)
+    if len(images) == 0:
+        raise ValueError(f"{where}: images are empty (shape {images.shape}); pass N >= 1 images.")
+    _check_pixel_values(images, where)
+    return images.astype(np.float32, copy=False)
+
+
+def _as_real_array(images, where):
+    try:
+        images = np.asarray(images)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{where}: images must be an array of shape (N, H, W, C); got {type(images).__name__}"
+            f" that NumPy cannot read as one ({error}). Stack the images into one array."
+        ) from None
+    if images.dtype == np.uint8:
+        raise ValueError(
+            f"{where}: images are uint8 (8-bit pixels, 0..255 by convention) but the encoder "
+            "takes values in [0, 1]; pass images.astype('float32') / 255 (or "
+            ".astype('float32') alone if they already hold 0/1 pixels)."
+        )
+    if images.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{where}: images have dtype {images.dtype}; the encoder takes real pixel values in "
+            "[0, 1] (a float, bool or integer array). Convert them to float32 first, e.g. "
+            "np.asarray(images, dtype='float32')."
+        )
     return images
+
+
+def _check_pixel_values(images, where):
+    low, high = images.min(), images.max()
+    if low >= 0 and high <= 1:  # False for NaN, so the fast path proves finiteness too
+        return
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        nan, inf = int(np.isnan(images).sum()), int(np.isinf(images).sum())
+        raise ValueError(
+            f"{where}: images hold {nan} NaN and {inf} infinite values; the encoder takes "
+            "finite pixels in [0, 1]. Drop or repair those images (e.g. np.nan_to_num and "
+            "np.clip(images, 0, 1)) first."
+        )
+    raise ValueError(
+        f"{where}: images must hold pixels in [0, 1]; got values from {low} to {high}. "
+        "Scale them into [0, 1] first: images / 255 for 8-bit grey levels, or "
+        "np.clip(images, 0, 1) if they only overshoot slightly."
+    )
 
 
 def check_fit_data(x, y, image_shape, denoising):

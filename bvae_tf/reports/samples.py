@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.utils import check_random_state
 
+from bvae_tf import results
 from bvae_tf.reports.tables import entry_sort_key
 
 RECONSTRUCTION_COUNT = 10
@@ -108,7 +109,7 @@ def test_images(study, count, random_state, shapes_cache_dir=None, mnist_path=No
 def model_file(results_dir, record):
     """Path of the record's saved model, or None when the record or the file lacks it."""
     relative = record.get("model_path")
-    path = pathlib.Path(results_dir) / relative if relative else None
+    path = results.resolve_inside(results_dir, relative) if relative else None
     return path if path is not None and path.is_file() else None
 
 
