@@ -42,7 +42,7 @@ def load_data(study, cache_dir=None, mnist_path=None, split_seed=0):
 
 
 def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
-                  validation_size=None):
+                  validation_size=None, fresh_validation_noise=True, rounding="floor"):
     """Returns `(train_ds, validation_ds)` of (inputs, targets) batches for a zoo entry.
 
     Args:
@@ -56,6 +56,9 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
         batch_size: int. Defaults to 1000 (paper).
         validation_size: int or None: the first `validation_size` validation images.
             Defaults to None: 40,000 for shapes (paper), all 5,000 for MNIST.
+        fresh_validation_noise: bool, whether a denoising entry's validation inputs get new
+            noise every epoch (the authors) rather than the same noise. Defaults to True.
+        rounding: "floor" (the authors) or "round": size of each class's MNIST subset.
 
     Returns:
         (train_ds, validation_ds): `tf.data.Dataset`s; training reshuffles every epoch,
@@ -73,7 +76,8 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
     if train_fraction is not None and not _is_fraction(train_fraction):
         raise ValueError(f"train_fraction must be None or in (0, 1]; got {train_fraction!r}.")
     if item.dataset == "mnist":
-        return _mnist_datasets(data, seed, train_fraction, batch_size, validation_size)
+        return _mnist_datasets(data, seed, train_fraction, batch_size, validation_size,
+                               rounding)
     if not hasattr(data, "train") or not hasattr(data.train, "packed"):
         raise ValueError(
             f"Zoo entry {entry!r} trains on the shapes dataset: pass "
@@ -86,34 +90,35 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
     validation = pipeline.make_dataset(
         data.validation, batch_size, shuffle=False, seed=seed, noise=item.denoising,
         take=min(validation_size or SHAPES_VALIDATION_SIZE, len(data.validation)),
-        vary_each_epoch=False,
+        vary_each_epoch=fresh_validation_noise,
     )
     return train, validation
 
 
-def mnist_training_subset(data, fraction, seed):
+def mnist_training_subset(data, fraction, seed, rounding="floor"):
     """Returns the `MnistSplit` an MNIST trial trains on: `fraction` of every class.
 
     Args:
         data: `bvae_tf.data.mnist.MnistData`.
         fraction: float in (0, 1] or None (all 55,000 training images).
         seed: int, seeds the draw (`subset_per_class`).
+        rounding: "floor" (the authors) or "round", see `subset_per_class`.
     """
     from bvae_tf.data import mnist
 
     if fraction is None:
         return data.train
-    indices = mnist.subset_per_class(data.train.labels, fraction, seed)
+    indices = mnist.subset_per_class(data.train.labels, fraction, seed, rounding)
     return mnist.MnistSplit(data.train.images[indices], data.train.labels[indices])
 
 
-def _mnist_datasets(data, seed, train_fraction, batch_size, validation_size):
+def _mnist_datasets(data, seed, train_fraction, batch_size, validation_size, rounding):
     if not hasattr(data, "train") or not hasattr(data.train, "labels"):
         raise ValueError(
             "MNIST zoo entries train on MNIST: pass bvae_tf.data.mnist.load_mnist(); got "
             f"{type(data).__name__}."
         )
-    train_split = mnist_training_subset(data, train_fraction, seed)
+    train_split = mnist_training_subset(data, train_fraction, seed, rounding)
     train = pipeline.make_dataset(train_split.images, batch_size, shuffle=True, seed=seed)
     validation = pipeline.make_dataset(
         data.validation.images, batch_size, shuffle=False, seed=seed, take=validation_size

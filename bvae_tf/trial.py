@@ -31,6 +31,7 @@ import os
 import pathlib
 import socket
 import time
+import zlib
 
 from bvae_tf import export, inputs, profiles, results, scoring, training, zoo
 
@@ -92,7 +93,9 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         data: the study's dataset if already loaded (`bvae_tf.inputs.load_data`), else None.
         cache_dir: shapes cache directory, used when `data` is None.
         mnist_path: mnist.npz, used when `data` is None.
-        split_seed: int, seed of the shapes split (`shapes.load(seed=...)`). Defaults to 0.
+        split_seed: int, seed of the shapes split (`shapes.load(seed=...)`) when
+            `settings.shapes_split` is "shared"; with "per_seed" the trial's seed. Defaults
+            to 0.
         worker: dict describing the sweep worker that ran it, or None (this process).
         verbose: Keras' `fit` verbosity. Defaults to 0.
 
@@ -105,15 +108,22 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     """
     start = time.perf_counter()
     results_dir = pathlib.Path(results_dir)
+    if spec.study == "shapes" and settings.shapes_split == "per_seed":
+        split_seed = spec.seed
     if data is None:
         data = inputs.load_data(spec.study, cache_dir, mnist_path, split_seed)
+    elif spec.study == "shapes":
+        data = data.with_split_seed(split_seed)
     model_dir = results.model_dir(results_dir, spec.study, spec.name)
     model = zoo.build(spec.entry, spec.beta, seed=spec.seed, jit_compile=settings.jit_compile,
-                      learning_rate=settings.learning_rate)
+                      learning_rate=settings.learning_rate,
+                      batch_norm_momentum=settings.batch_norm_momentum)
     fraction = spec.fraction if spec.study == "mnist" else settings.train_fraction
     train_ds, validation_ds = inputs.make_datasets(
         data, spec.entry, seed=spec.seed, train_fraction=fraction,
-        batch_size=settings.batch_size, validation_size=settings.validation_size)
+        batch_size=settings.batch_size, validation_size=settings.validation_size,
+        fresh_validation_noise=settings.validation_noise == "fresh",
+        rounding=settings.mnist_subset_rounding)
     history = training.fit(model, train_ds, validation_ds, max_epochs=settings.max_epochs,
                            patience=settings.patience, log_dir=model_dir / "logs",
                            resume_dir=model_dir / "resume", verbose=verbose).history
@@ -143,12 +153,33 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     return record
 
 
+def scoring_seed(spec, settings):
+    """The seed of a trial's scorer: the trial's seed, or one of its own per model.
+
+    `metric_samples="per_model"` (the authors: new metric pairs for every model) derives it
+    from the trial name, so models that share a seed still get different samples.
+
+    Example:
+        >>> from bvae_tf import profiles
+        >>> spec = TrialSpec("fc", 4.0, 0)
+        >>> scoring_seed(spec, profiles.TrialSettings(metric_samples="per_seed"))
+        0
+        >>> scoring_seed(spec, profiles.TrialSettings()) == zlib.crc32(b"fc-beta4.0-seed0")
+        True
+    """
+    if settings.metric_samples == "per_seed":
+        return spec.seed
+    return zlib.crc32(spec.name.encode("utf-8"))
+
+
 def _score(spec, settings, encoder, data):
+    seed = scoring_seed(spec, settings)
     if spec.study == "shapes":
-        return scoring.shapes_scores(encoder, data, spec.seed, settings.metrics,
+        return scoring.shapes_scores(encoder, data, seed, settings.metrics,
                                      settings.metric_options)
-    subset = inputs.mnist_training_subset(data, spec.fraction, spec.seed)
-    return scoring.svm_accuracy(encoder, subset, data.test, spec.seed)
+    subset = inputs.mnist_training_subset(data, spec.fraction, spec.seed,
+                                          settings.mnist_subset_rounding)
+    return scoring.svm_accuracy(encoder, subset, data.test, seed)
 
 
 def this_worker(tuner_id=None):
@@ -156,4 +187,4 @@ def this_worker(tuner_id=None):
     return {"tuner_id": tuner_id, "pid": os.getpid(), "host": socket.gethostname()}
 
 
-__all__ = ["TrialSpec", "run_trial", "this_worker"]
+__all__ = ["TrialSpec", "run_trial", "scoring_seed", "this_worker"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bvae_tf import profiles
+from bvae_tf import profiles, results
 
 
 def test_paper_profile_is_the_papers_protocol():
@@ -87,3 +87,38 @@ def test_to_config_is_json_and_tells_profiles_apart():
 def test_beta_range_has_no_float_drift():
     assert profiles.beta_range(1.0, 0.1) == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
                                              1.0)
+
+
+AUTHORS_CHOICES = {"batch_norm_momentum": 0.999, "validation_statistics": "batch_statistics",
+                   "validation_noise": "fresh", "shapes_split": "per_seed",
+                   "metric_samples": "per_model", "mnist_subset_rounding": "floor"}
+
+
+def test_the_paper_profile_makes_the_authors_choices(tmp_path):
+    paper = profiles.get_profile("paper")
+    for name, value in AUTHORS_CHOICES.items():
+        assert getattr(paper, name) == value, name
+        assert getattr(paper.settings("shapes"), name) == value
+        assert getattr(paper.settings("mnist"), name) == value
+    assert paper.std_ddof == 1
+    options = paper.metric_options["beta_vae"]
+    assert (options.get("patience"), options.get("max_epochs", "unset")) == (21, None)
+    config = json.loads(results.check_config(
+        tmp_path, results.sweep_config(paper.to_config(), 0)).read_text())["profile"]
+    assert {name: config[name] for name in AUTHORS_CHOICES} == AUTHORS_CHOICES
+    assert config["std_ddof"] == 1
+
+
+def test_the_quick_profile_departs_only_where_it_says():
+    quick, paper = profiles.get_profile("quick"), profiles.get_profile("paper")
+    departures = {name for name in (*AUTHORS_CHOICES, "std_ddof")
+                  if getattr(quick, name) != getattr(paper, name)}
+    assert departures == {"batch_norm_momentum"}
+
+
+@pytest.mark.parametrize("field, value", [("validation_statistics", "batch"),
+                                          ("shapes_split", "fresh"), ("std_ddof", 2),
+                                          ("batch_norm_momentum", 1.5)])
+def test_unknown_choices_are_refused_by_name(field, value):
+    with pytest.raises(ValueError, match=field):
+        profiles.Profile(name="bad", **{field: value})

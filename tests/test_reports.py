@@ -135,7 +135,8 @@ def _expected_summary(records, keys, column):
     for record in records:
         key = tuple(record[name] for name in keys)
         groups.setdefault(key, []).append(record["metrics"][column])
-    return {key: (np.mean(values), np.std(values), len(values)) for key, values in groups.items()}
+    return {key: (np.mean(values), np.std(values, ddof=1), len(values))
+            for key, values in groups.items()}
 
 
 def test_summary_tables_equal_numpy_mean_and_std(report, results_dir):
@@ -152,8 +153,15 @@ def test_summary_tables_equal_numpy_mean_and_std(report, results_dir):
             mean, std, count = expected[key]
             assert int(row["seeds"]) == count == len(SEEDS)
             np.testing.assert_allclose(float(row[f"{column}_mean"]), mean, rtol=1e-12)
-            np.testing.assert_allclose(float(row[f"{column}_std"]), std, rtol=1e-12)
-            assert std > 0
+            # the profile's std_ddof (1, the authors'), named in the column
+            np.testing.assert_allclose(float(row[f"{column}_std_ddof1"]), std, rtol=1e-12)
+            assert std > 0 and f"{column}_std" not in row
+
+
+def test_both_captions_state_the_standard_deviation_they_show(report):
+    text = report.read_text(encoding="utf-8")
+    assert text.count("Error bars: one standard deviation over seeds, ddof=1 (the sample") == 2
+    assert text.count("summary (mean ± std over seeds, ddof=1)") == 2
 
 
 def test_summarize_matches_numpy_on_table_rows(results_dir):
@@ -164,7 +172,7 @@ def test_summarize_matches_numpy_on_table_rows(results_dir):
               if r["entry"] == "fc" and r["beta"] == 0.0]
     assert (line["entry"], line["beta"]) == ("fc", 0.0)
     assert line["val_reconstruction_loss_mean"] == pytest.approx(np.mean(values))
-    assert line["val_reconstruction_loss_std"] == pytest.approx(np.std(values))
+    assert line["val_reconstruction_loss_std_ddof1"] == pytest.approx(np.std(values, ddof=1))
     assert [line["entry"] for line in summary] == ["fc", "fc", "conv", "conv"]
 
 

@@ -15,6 +15,7 @@ References:
 
 import dataclasses
 import hashlib
+import math
 import numbers
 import os
 import pathlib
@@ -101,14 +102,18 @@ def load_mnist(path=None):
     )
 
 
-def subset_per_class(labels, fraction, random_state):
+ROUNDINGS = ("floor", "round")
+
+
+def subset_per_class(labels, fraction, random_state, rounding="floor"):
     """Draws a random subset with the same fraction of every class.
 
     Args:
         labels: int array (N,) of class labels.
-        fraction: float in (0, 1]; each class keeps `round(fraction * class count)` examples,
-            drawn without replacement.
+        fraction: float in (0, 1]; each class keeps `floor(fraction * class count)` examples
+            (or `round(...)`), drawn without replacement.
         random_state: None, int or `np.random.RandomState` (`check_random_state`).
+        rounding: "floor" (default: the authors' `int(fraction * count)`) or "round".
 
     Returns:
         int64 array of indices into `labels`, sorted ascending.
@@ -131,11 +136,13 @@ def subset_per_class(labels, fraction, random_state):
             f"fraction must be a number in (0, 1] (0.1 keeps 10% of every class); "
             f"got {fraction!r}."
         )
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}; got {rounding!r}.")
     random_state = check_random_state(random_state)
     chosen = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        size = round(float(fraction) * len(members))
+        size = (math.floor if rounding == "floor" else round)(float(fraction) * len(members))
         chosen.append(random_state.choice(members, size=size, replace=False))
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 

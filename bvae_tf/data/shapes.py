@@ -83,6 +83,21 @@ class ShapesData:
             ShapesSplit(name, packed_grid, rows[name]) for name in SPLIT_NAMES
         )
 
+    def with_split_seed(self, seed):
+        """Returns this grid with the subsample and split of `seed` (self if it has it).
+
+        Cheap: the grid is shared, only the split indices are drawn.
+
+        Example:
+            >>> data = load()  # doctest: +SKIP
+            >>> data.with_split_seed(3).seed  # doctest: +SKIP
+            3
+        """
+        seed = _check_seed(seed)
+        if seed == self.seed:
+            return self
+        return ShapesData(self.packed_grid, self.index, seed=seed, path=self.path)
+
     @property
     def factors_num_values(self):
         """list of int: the number of values of each factor, [3, 16, 16, 6, 60]."""

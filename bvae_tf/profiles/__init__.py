@@ -63,6 +63,24 @@ class TrialSettings:
     metrics: tuple = ()
     # Shapes: keyword options per metric.
     metric_options: dict = dataclasses.field(default_factory=dict)
+    # --- Where the authors' code and Keras' defaults differ (docs/protocol.md, Departures) ---
+    # Batch norm's moving-average momentum (authors: decay 0.999; Keras' default 0.99).
+    batch_norm_momentum: float = 0.999
+    # Early stopping's validation loss: "batch_statistics" (authors: their validation ran the
+    # training graph) or "moving_averages" (Keras' evaluate).
+    validation_statistics: str = "batch_statistics"
+    # Noise on denoising entries' validation inputs: "fresh" each epoch (authors) or "fixed".
+    validation_noise: str = "fresh"
+    # Shapes split: "per_seed" (authors: a new split per run, which trains every beta once) or
+    # "shared" (every trial uses the sweep's --seed split).
+    shapes_split: str = "per_seed"
+    # Metric samples: "per_model" (authors: new pairs for every model) or "per_seed".
+    metric_samples: str = "per_model"
+    # MNIST per-class subset size: "floor" (authors: int(fraction * n)) or "round".
+    mnist_subset_rounding: str = "floor"
+
+    def __post_init__(self):
+        check_choices(self)
 
     def to_config(self):
         """Returns every field as a JSON-serialisable dict (tuples become lists)."""
@@ -112,6 +130,27 @@ class Profile:
     mnist_seeds: tuple = (0, 1, 2, 3, 4)
     # MNIST study: epoch cap; None = early stopping alone.
     mnist_max_epochs: int | None = None
+    # --- Where the authors' code and Keras' defaults differ (docs/protocol.md, Departures) ---
+    # Batch norm's moving-average momentum (authors: decay 0.999; Keras' default 0.99).
+    batch_norm_momentum: float = 0.999
+    # Early stopping's validation loss: "batch_statistics" (authors: their validation ran the
+    # training graph) or "moving_averages" (Keras' evaluate).
+    validation_statistics: str = "batch_statistics"
+    # Noise on denoising entries' validation inputs: "fresh" each epoch (authors) or "fixed".
+    validation_noise: str = "fresh"
+    # Shapes split: "per_seed" (authors: a new split per run, which trains every beta once) or
+    # "shared" (every trial uses the sweep's --seed split).
+    shapes_split: str = "per_seed"
+    # Metric samples: "per_model" (authors: new pairs for every model) or "per_seed".
+    metric_samples: str = "per_model"
+    # MNIST per-class subset size: "floor" (authors: int(fraction * n)) or "round".
+    mnist_subset_rounding: str = "floor"
+    # Error bars of the figures and summaries: ddof of the standard deviation over seeds
+    # (authors' MNIST summary: 1, the sample standard deviation; 0 is numpy's default).
+    std_ddof: int = 1
+
+    def __post_init__(self):
+        check_choices(self)
 
     def grid(self, study, entries=None, betas=None, seeds=None, fractions=None):
         """Returns the grid of one study, narrowed or replaced by the arguments.
@@ -163,11 +202,13 @@ class Profile:
             2
         """
         _check_study(study)
+        faithful = {name: getattr(self, name) for name in FIDELITY_FIELDS}
         if study == "mnist":
             return TrialSettings(profile=self.name, max_epochs=self.mnist_max_epochs,
-                                 batch_size=self.batch_size, jit_compile=self.jit_compile)
+                                 batch_size=self.batch_size, jit_compile=self.jit_compile,
+                                 **faithful)
         return TrialSettings(
-            profile=self.name, max_epochs=self.max_epochs, patience=self.patience,
+            profile=self.name, max_epochs=self.max_epochs, patience=self.patience, **faithful,
             batch_size=self.batch_size, train_fraction=self.train_fraction,
             validation_size=self.validation_size, learning_rate=self.learning_rate,
             jit_compile=self.jit_compile, metrics=tuple(self.metrics),
@@ -177,6 +218,31 @@ class Profile:
     def to_config(self):
         """Returns every field as a JSON-serialisable dict (tuples become lists)."""
         return _jsonable(dataclasses.asdict(self))
+
+
+FIDELITY_FIELDS = ("batch_norm_momentum", "validation_statistics", "validation_noise",
+                   "shapes_split", "metric_samples", "mnist_subset_rounding")
+CHOICES = {
+    "validation_statistics": ("batch_statistics", "moving_averages"),
+    "validation_noise": ("fresh", "fixed"),
+    "shapes_split": ("per_seed", "shared"),
+    "metric_samples": ("per_model", "per_seed"),
+    "mnist_subset_rounding": ("floor", "round"),
+    "std_ddof": (0, 1),
+}
+
+
+def check_choices(settings):
+    """Raises a ValueError naming any field of a profile or settings outside its choices."""
+    for name, choices in CHOICES.items():
+        value = getattr(settings, name, choices[0])
+        if value not in choices:
+            raise ValueError(f"{type(settings).__name__}.{name} must be one of {choices}; got "
+                             f"{value!r} (the first is the authors' choice).")
+    momentum = getattr(settings, "batch_norm_momentum", 0.5)
+    if not _is_real(momentum) or not 0 < momentum < 1:
+        raise ValueError(f"batch_norm_momentum must be in (0, 1) (authors: 0.999); got "
+                         f"{momentum!r}.")
 
 
 def _check_study(study):

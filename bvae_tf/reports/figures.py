@@ -15,7 +15,7 @@ import math
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bvae_tf.reports.tables import entry_sort_key, format_beta
+from bvae_tf.reports.tables import entry_sort_key, format_beta, std_key
 
 DPI = 120
 Y_LIMITS = (-0.02, 1.02)
@@ -45,7 +45,7 @@ def _errorbar(axes, lines, column, label, color=None):
     axes.errorbar(
         [line["beta"] for line in lines],
         [line[f"{column}_mean"] for line in lines],
-        yerr=[line[f"{column}_std"] for line in lines],
+        yerr=[line[std_key(column, line["ddof"])] for line in lines],
         fmt="o-", markersize=4, linewidth=1.5, capsize=3, elinewidth=1, color=color,
         label=label,
     )
@@ -83,8 +83,8 @@ def figure1(summary, path, chance=0.25):
 
     Example:
         >>> import os, tempfile
-        >>> summary = [{"entry": "fc", "beta": beta, "seeds": 2, "beta_vae_mean": 0.5,
-        ...             "beta_vae_std": 0.1} for beta in (0.0, 4.0)]
+        >>> summary = [{"entry": "fc", "beta": beta, "seeds": 2, "ddof": 1, "beta_vae_mean": 0.5,
+        ...             "beta_vae_std_ddof1": 0.1} for beta in (0.0, 4.0)]
         >>> path = figure1(summary, os.path.join(tempfile.mkdtemp(), "figure1.png"))
         >>> os.path.basename(path), figure1([], "unused.png")
         ('figure1.png', None)
@@ -100,7 +100,8 @@ def figure1(summary, path, chance=0.25):
         for col, entry in enumerate(entries):
             axes = grid[row][col]
             lines = [line for line in summary if line["entry"] == entry]
-            _errorbar(axes, lines, column, f"mean ± std ({_seed_text(lines)})")
+            _errorbar(axes, lines, column,
+                      f"mean ± std, ddof={lines[0]['ddof']} ({_seed_text(lines)})")
             if column == "beta_vae":
                 axes.axhline(chance, linestyle="--", color="grey",
                              label=f"chance ({format_beta(chance)})")
@@ -126,7 +127,8 @@ def figure2(summary, path):
     Example:
         >>> import os, tempfile
         >>> summary = [{"entry": "mnist_fc", "fraction": 0.1, "beta": beta, "seeds": 2,
-        ...             "svm_accuracy_mean": 0.9, "svm_accuracy_std": 0.01} for beta in (0, 1)]
+        ...             "ddof": 1, "svm_accuracy_mean": 0.9, "svm_accuracy_std_ddof1": 0.01}
+        ...            for beta in (0, 1)]
         >>> path = figure2(summary, os.path.join(tempfile.mkdtemp(), "figure2.png"))
         >>> os.path.basename(path)
         'figure2.png'
@@ -151,5 +153,5 @@ def figure2(summary, path):
         if col == 0:
             axes.legend(loc="lower left", fontsize="small")
     figure.suptitle("Figure 2: SVM accuracy on MNIST codes against beta\n"
-                    "(mean ± std over seeds)", fontsize="medium")
+                    f"(mean ± std over seeds, ddof={summary[0]['ddof']})", fontsize="medium")
     return _save(figure, path)

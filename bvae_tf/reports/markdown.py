@@ -27,6 +27,9 @@ SETTING_ROWS = {
     "mnist": (("epoch cap", "mnist_max_epochs"),),
 }
 STUDY_TITLES = {"shapes": "Shapes", "mnist": "MNIST"}
+# Profile fields where the authors' code and Keras' defaults differ (docs/protocol.md).
+FIDELITY_KEYS = ("batch_norm_momentum", "validation_statistics", "validation_noise",
+                 "shapes_split", "metric_samples", "mnist_subset_rounding", "std_ddof")
 _NONE_TEXT = {"max_epochs": "none (early stopping alone)",
               "mnist_max_epochs": "none (early stopping alone)",
               "validation_size": "all"}
@@ -137,9 +140,26 @@ def run_section(results_dir, config, records, paper):
         lines.append(study_table(study, own, config, paper) if own else
                      f"No {study} records.")
     if config:
+        lines += ["", departures_text(config, paper)]
         lines += ["", "<details><summary>config.json</summary>", "", "```json",
                   json.dumps(config, indent=1, sort_keys=True), "```", "", "</details>"]
     return "\n".join(lines)
+
+
+def departures_text(config, paper):
+    """Where a profile departs from the authors' choices (the paper profile's), in words.
+
+    Example:
+        >>> departures_text({"batch_norm_momentum": 0.99}, {"batch_norm_momentum": 0.999})
+        "Departs from the authors' protocol in: batch_norm_momentum = 0.99 (the authors: 0.999). See docs/protocol.md, Departures."
+    """
+    differing = [f"{key} = {config[key]} (the authors: {paper[key]})" for key in FIDELITY_KEYS
+                 if key in config and key in paper and config[key] != paper[key]]
+    if not differing:
+        return ("Follows the authors' choices wherever their code and Keras' defaults differ "
+                "(docs/protocol.md, Departures).")
+    return ("Departs from the authors' protocol in: " + "; ".join(differing)
+            + ". See docs/protocol.md, Departures.")
 
 
 def samples_section(written, notes, default_choice=True):

@@ -15,6 +15,8 @@ FIGURE_TITLES = {
 FIGURE_METRICS = {"shapes": "beta_vae or mig metric", "mnist": "svm_accuracy metric"}
 HIGGINS_CHANCE = 0.2  # protocol="higgins2017": one of the 5 factors held fixed.
 PAPER_CHANCE = 0.25  # protocol="peychev2017": one of 4 factors changed.
+DDOF_WORDS = {0: "ddof=0 (the population standard deviation, numpy's default)",
+              1: "ddof=1 (the sample standard deviation, as the authors' MNIST summary)"}
 
 
 def _check_results_dir(results_dir):
@@ -44,7 +46,7 @@ def beta_vae_chance(config, records):
     return HIGGINS_CHANCE if protocols == {"higgins2017"} else PAPER_CHANCE
 
 
-def _study_section(study, rows, out_dir, chance):
+def _study_section(study, rows, out_dir, chance, ddof):
     """Writes a study's CSV files and figure; returns (markdown text, written paths)."""
     figure_path = out_dir / FIGURE_FILES[study]
     study_rows = [row for row in rows if row["study"] == study]
@@ -54,7 +56,7 @@ def _study_section(study, rows, out_dir, chance):
             (out_dir / name).unlink(missing_ok=True)
         return (f"{heading}\n\n{FIGURE_NAMES[study]} skipped: no {study} "
                 "records in this results directory."), []
-    summary = tables.summarize(study_rows, study)
+    summary = tables.summarize(study_rows, study, ddof)
     written = [results.write_csv(study_rows, out_dir / f"{study}.csv"),
                results.write_csv(summary, out_dir / f"{study}_summary.csv")]
     figure_path.unlink(missing_ok=True)
@@ -70,10 +72,10 @@ def _study_section(study, rows, out_dir, chance):
     else:
         written.insert(0, drawn)
         body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
-                f"deviation over seeds (numpy, ddof=0). {caption}")
+                f"deviation over seeds, {DDOF_WORDS[ddof]}. {caption}")
     table = tables.markdown_table(summary, study)
     return (f"{heading}\n\n{body}\n\n### {markdown.STUDY_TITLES[study]} summary (mean ± std over "
-            f"seeds)\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
+            f"seeds, ddof={ddof})\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
             f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), written
 
 
@@ -133,7 +135,8 @@ def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_ca
              markdown.run_section(results_dir, config, records, paper)]
     files = []
     for study in results.STUDIES:
-        text, written = _study_section(study, rows, out_dir, beta_vae_chance(config, records))
+        text, written = _study_section(study, rows, out_dir, beta_vae_chance(config, records),
+                                       config.get("std_ddof", 0 if config else 1))
         parts.append(text)
         files += written
     images, notes = samples.write_samples(results_dir, out_dir, trials, seed,

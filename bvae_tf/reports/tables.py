@@ -2,16 +2,19 @@
 
 `summarize` groups the flat rows of `bvae_tf.results.records_table` by zoo entry and beta
 (MNIST: entry, training fraction and beta) and gives the mean and the standard deviation
-over seeds of every numeric column. The standard deviation is numpy's default
-(`np.std`, ddof=0): one seed gives 0, never NaN.
+over seeds of every numeric column. The standard deviation's ddof is an argument (the
+profile's `std_ddof`: 1, the sample standard deviation, as the authors' MNIST summary; 0 is
+numpy's default) and is part of the column's name: `beta_vae_std_ddof1`. With ddof 1 a
+group of one seed has no standard deviation (NaN, shown as "n/a").
 
 Example:
     >>> rows = [{"study": "shapes", "entry": "fc", "fraction": None, "beta": 1.0, "seed": seed,
     ...          "beta_vae": value} for seed, value in enumerate([0.5, 0.7])]
-    >>> summary = summarize(rows, "shapes")
-    >>> line = summary[0]
-    >>> line["seeds"], round(line["beta_vae_mean"], 3), round(line["beta_vae_std"], 3)
+    >>> line = summarize(rows, "shapes", ddof=0)[0]
+    >>> line["seeds"], round(line["beta_vae_mean"], 3), round(line["beta_vae_std_ddof0"], 3)
     (2, 0.6, 0.1)
+    >>> round(summarize(rows, "shapes", ddof=1)[0]["beta_vae_std_ddof1"], 4)
+    0.1414
 """
 
 import math
@@ -60,18 +63,25 @@ def _numeric_columns(rows):
     return columns
 
 
-def summarize(rows, study):
+def std_key(column, ddof):
+    """The summary column of a column's standard deviation: `<column>_std_ddof<ddof>`."""
+    return f"{column}_std_ddof{ddof}"
+
+
+def summarize(rows, study, ddof=1):
     """Means and standard deviations over seeds of every numeric column.
 
     Args:
         rows: list of flat dicts from `bvae_tf.results.records_table` (any study; rows of
             other studies are ignored).
         study: "shapes" (grouped by entry and beta) or "mnist" (entry, fraction, beta).
+        ddof: 0 or 1, the standard deviation's delta degrees of freedom. Defaults to 1.
 
     Returns:
         list of dicts sorted by entry (zoo order), fraction and beta, each with the group
-        columns, `seeds` (number of records) and `<column>_mean`, `<column>_std` for every
-        numeric column (NaN where no record of the group has the column).
+        columns, `seeds` (number of records), `ddof`, and `<column>_mean` and
+        `std_key(column, ddof)` for every numeric column (NaN where no record of the group
+        has the column, or, for the standard deviation, fewer than `ddof + 1` do).
 
     Raises:
         ValueError: if `study` is unknown.
@@ -86,11 +96,12 @@ def summarize(rows, study):
     summary = []
     for key, members in groups.items():
         line = dict(zip(GROUP_COLUMNS[study], key))
-        line["seeds"] = len(members)
+        line["seeds"], line["ddof"] = len(members), ddof
         for column in columns:
             values = [row[column] for row in members if _is_number(row.get(column))]
             line[f"{column}_mean"] = float(np.mean(values)) if values else math.nan
-            line[f"{column}_std"] = float(np.std(values)) if values else math.nan
+            line[std_key(column, ddof)] = (float(np.std(values, ddof=ddof))
+                                           if len(values) > ddof else math.nan)
         summary.append(line)
     return sorted(summary, key=lambda line: (entry_sort_key(line["entry"]),
                                              line.get("fraction") or 0.0, line["beta"]))
@@ -102,10 +113,13 @@ def format_mean_std(mean, std, decimals=3):
     Example:
         >>> format_mean_std(0.71234, 0.0312), format_mean_std(123.456, 2.0, 1)
         ('0.712 ± 0.031', '123.5 ± 2.0')
+        >>> format_mean_std(0.5, float("nan"))
+        '0.500 ± n/a'
     """
     if mean is None or not math.isfinite(mean):
         return "-"
-    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+    spread = f"{std:.{decimals}f}" if std is not None and math.isfinite(std) else "n/a"
+    return f"{mean:.{decimals}f} ± {spread}"
 
 
 def format_beta(beta):
@@ -124,7 +138,8 @@ def markdown_table(summary, study):
         str, a markdown table (header, separator, one line per summary row).
 
     Example:
-        >>> summary = [{"entry": "fc", "beta": 4.0, "seeds": 2, "mig_mean": 0.1, "mig_std": 0.02}]
+        >>> summary = [{"entry": "fc", "beta": 4.0, "seeds": 2, "ddof": 1, "mig_mean": 0.1,
+        ...             "mig_std_ddof1": 0.02}]
         >>> print(markdown_table(summary, "shapes"))
         | entry | beta | seeds | mig |
         |---|---|---|---|
@@ -137,7 +152,8 @@ def markdown_table(summary, study):
     for line in summary:
         cells = [line["entry"]] + [format_beta(line[key]) for key in GROUP_COLUMNS[study][1:]]
         cells.append(str(line["seeds"]))
-        cells += [format_mean_std(line.get(f"{column}_mean"), line.get(f"{column}_std"),
-                                  decimals) for column, decimals in columns]
+        cells += [format_mean_std(line.get(f"{column}_mean"),
+                                  line.get(std_key(column, line["ddof"])), decimals)
+                  for column, decimals in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -134,13 +134,24 @@ def test_wrong_checksum_names_expected_and_found(monkeypatch, tmp_path, use_envi
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.3, 1.0])
-def test_subset_per_class_sizes(mnist_data, fraction):
+@pytest.mark.parametrize("rounding", ["floor", "round"])
+def test_subset_per_class_sizes(mnist_data, fraction, rounding):
     labels = mnist_data.train.labels
-    indices = mnist.subset_per_class(labels, fraction, random_state=0)
+    indices = mnist.subset_per_class(labels, fraction, random_state=0, rounding=rounding)
     assert indices.dtype == np.int64
     assert len(np.unique(indices)) == len(indices)
-    expected = [round(fraction * count) for count in np.bincount(labels)]
+    size = int if rounding == "floor" else round  # the authors: int(fraction * count)
+    expected = [size(fraction * count) for count in np.bincount(labels)]
     assert np.bincount(labels[indices], minlength=10).tolist() == expected
+
+
+def test_the_default_subset_is_the_authors_floor(mnist_data):
+    labels = mnist_data.train.labels
+    counts = np.bincount(labels[mnist.subset_per_class(labels, 0.1, random_state=0)])
+    assert counts.tolist() == [int(0.1 * count) for count in np.bincount(labels)]
+    assert counts.tolist() != [round(0.1 * count) for count in np.bincount(labels)]
+    with pytest.raises(ValueError, match="rounding must be one of"):
+        mnist.subset_per_class(labels, 0.1, 0, rounding="ceil")
 
 
 def test_subset_per_class_is_reproducible(mnist_data):
