@@ -117,7 +117,8 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     model_dir = results.model_dir(results_dir, spec.study, spec.name)
     model = zoo.build(spec.entry, spec.beta, seed=spec.seed, jit_compile=settings.jit_compile,
                       learning_rate=settings.learning_rate,
-                      batch_norm_momentum=settings.batch_norm_momentum)
+                      batch_norm_momentum=settings.batch_norm_momentum,
+                      validation_statistics=settings.validation_statistics)
     fraction = spec.fraction if spec.study == "mnist" else settings.train_fraction
     train_ds, validation_ds = inputs.make_datasets(
         data, spec.entry, seed=spec.seed, train_fraction=fraction,

@@ -189,3 +189,32 @@ def test_round_trips_and_one_step(architecture, tmp_path):
     assert loaded.get_config()["beta"] == 0.5
     loaded.run_eagerly = True
     helpers.check_one_step_fit(loaded, images)  # training resumes
+
+
+@pytest.mark.parametrize("run_eagerly", [True, False])
+def test_validation_on_batch_statistics_leaves_the_moving_averages_alone(run_eagerly):
+    images = helpers.binary_images(8, (16, 16, 1))
+    model = helpers.tiny_model("conv", validation_statistics="batch_statistics",
+                               run_eagerly=run_eagerly)
+    moving = [np.array(variable) for variable in model.non_trainable_variables
+              if "moving" in variable.path]
+    assert moving
+    outputs = model(images, training=False)
+    batch = model.encoder(images, training=True)["z_mean"]  # updates the moving averages...
+    for variable, value in zip([v for v in model.non_trainable_variables
+                                if "moving" in v.path], moving):
+        variable.assign(value)  # ...so put them back before checking evaluate
+    np.testing.assert_allclose(outputs["z_mean"], batch, rtol=1e-5, atol=1e-5)
+    inference = model.encoder(images, training=False)["z_mean"]
+    assert not np.allclose(outputs["z_mean"], inference, atol=1e-3)
+    model.evaluate(images, images, batch_size=8, verbose=0)
+    after = [np.array(variable) for variable in model.non_trainable_variables
+             if "moving" in variable.path]
+    for before, now in zip(moving, after):
+        np.testing.assert_array_equal(before, now)
+    helpers.check_config_round_trip(model)
+
+
+def test_validation_statistics_is_checked():
+    with pytest.raises(ValueError, match="validation_statistics must be one of"):
+        helpers.tiny_model("fc", validation_statistics="batch")
