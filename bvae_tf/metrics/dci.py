@@ -2,7 +2,7 @@
 
 Example:
     >>> scores = dci(data, encode_fn, random_state=0)  # doctest: +SKIP
-    >>> scores["dci_disentanglement"]  # doctest: +SKIP
+    >>> scores["dci"]  # doctest: +SKIP
     0.35
 
 References:
@@ -64,8 +64,8 @@ def dci(
         deduplicate: bool, default True; see `bvae_tf.metrics.utils.encode_factors`.
 
     Returns:
-        dict[str, float]: `dci_disentanglement`, `dci_completeness`,
-        `dci_informativeness_test`, `dci.informativeness_train`.
+        dict[str, float]: `dci` (the disentanglement), `dci.completeness`,
+        `dci.informativeness_test`, `dci.informativeness_train`.
 
     Raises:
         ValueError: for an unknown importance model, a bad size or a malformed encoder
@@ -84,9 +84,9 @@ def dci(
         lambda: _make_model(importance_model, n_estimators, random_state),
     )
     return {
-        "dci_disentanglement": _disentanglement(importance),
-        "dci_completeness": _completeness(importance),
-        "dci_informativeness_test": test_accuracy,
+        "dci": _disentanglement(importance),
+        "dci.completeness": _completeness(importance),
+        "dci.informativeness_test": test_accuracy,
         "dci.informativeness_train": train_accuracy,
     }
 
