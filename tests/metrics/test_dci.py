@@ -4,8 +4,9 @@ import importlib
 
 import numpy as np
 import pytest
+from sklearn import ensemble
 
-from bvae_tf.metrics import dci
+from bvae_tf.metrics import dci, utils
 
 dci_module = importlib.import_module("bvae_tf.metrics.dci")
 SMALL = {"num_train": 2_000, "num_test": 1_000}
@@ -51,3 +52,40 @@ def test_noise_is_not_informative(shapes_data, noise):
 def test_unknown_importance_model_raises(shapes_data, oracle):
     with pytest.raises(ValueError, match="gradient_boosting.*random_forest"):
         dci(shapes_data, oracle, 0, importance_model="lasso")
+
+
+@pytest.mark.parametrize("importance_model", ["gradient_boosting", "random_forest"])
+def test_parallel_fits_give_the_sequential_numbers(shapes_data, make_encoder, importance_model):
+    runs = {n_jobs: dci(shapes_data, make_encoder("rotated"), 3, num_train=1_000, num_test=500,
+                        importance_model=importance_model, n_estimators=4, n_jobs=n_jobs)
+            for n_jobs in (1, 2)}
+    assert runs[1] == runs[2]
+    assert 0.0 < runs[1]["dci"] < 1.0
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("n_jobs", 0, "`n_jobs` must be a nonzero integer"),
+    ("n_jobs", 1.5, "`n_jobs` must be a nonzero integer"),
+    ("n_estimators", 0, "`n_estimators` must be an integer >= 1"),
+])
+def test_bad_parallelism_or_tree_count_raises(shapes_data, oracle, option, value, message):
+    with pytest.raises(ValueError, match=message):
+        dci(shapes_data, oracle, 0, **{option: value})
+
+
+def test_parallel_numbers_equal_a_plain_loop_over_the_factors(shapes_data, make_encoder):
+    scores = dci(shapes_data, make_encoder("rotated"), 5, num_train=1_000, num_test=500,
+                 n_estimators=3, n_jobs=2)
+    state = np.random.RandomState(5)
+    (train_x, train_y), (test_x, test_y) = utils.sample_codes(
+        shapes_data, make_encoder("rotated"), [1_000, 500], state)
+    seeds = [state.randint(2**31 - 1) for _ in range(train_y.shape[1])]
+    importance, test_accuracy = np.zeros((train_x.shape[1], len(seeds))), []
+    for factor, seed in enumerate(seeds):
+        model = ensemble.GradientBoostingClassifier(n_estimators=3, random_state=seed)
+        model.fit(train_x, train_y[:, factor])
+        importance[:, factor] = model.feature_importances_
+        test_accuracy.append(model.score(test_x, test_y[:, factor]))
+    assert scores["dci"] == dci_module._disentanglement(importance)
+    assert scores["dci.completeness"] == dci_module._completeness(importance)
+    assert scores["dci.informativeness_test"] == float(np.mean(test_accuracy))
