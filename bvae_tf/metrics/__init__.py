@@ -26,7 +26,7 @@ Example:
 
 import inspect
 
-from bvae_tf.metrics.beta_vae import PROTOCOLS, beta_vae_score
+from bvae_tf.metrics.beta_vae import PEYCHEV2017_STOPPING, PROTOCOLS, beta_vae_score
 from bvae_tf.metrics.dci import dci
 from bvae_tf.metrics.factor_vae import factor_vae_score
 from bvae_tf.metrics.mig import mig
@@ -42,6 +42,7 @@ METRICS = {
 
 __all__ = [
     "METRICS",
+    "PEYCHEV2017_STOPPING",
     "PROTOCOLS",
     "beta_vae_score",
     "compute",
