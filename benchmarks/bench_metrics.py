@@ -96,8 +96,7 @@ def run_row(row, data, model, seed, quick):
     start = time.perf_counter()
     scores = metrics.METRICS[name](data, encoder, seed, **options)
     total = time.perf_counter() - start
-    main = {"dci": "dci_disentanglement"}.get(name, name)
-    score = f"{main}={scores[main]:.3f}"
+    score = f"{name}={scores[name]:.3f}"
     if "beta_vae.epochs" in scores:
         score += f" ({scores['beta_vae.epochs']:.0f} epochs)"
     return [row, f"{total:.1f}", f"{encoder.seconds:.1f}", f"{encoder.seconds / total:.0%}",
@@ -135,8 +134,8 @@ def dci_models_table(data, seed):
             start = time.perf_counter()
             scores = metrics.dci(data, encoder, seed, **options)
             print(f"{encoder_name} | {model_name} | {time.perf_counter() - start:.0f} | "
-                  f"{scores['dci_disentanglement']:.3f} | {scores['dci_completeness']:.3f} | "
-                  f"{scores['dci_informativeness_test']:.3f}", flush=True)
+                  f"{scores['dci']:.3f} | {scores['dci.completeness']:.3f} | "
+                  f"{scores['dci.informativeness_test']:.3f}", flush=True)
 
 
 def main():

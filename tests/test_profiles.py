@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bvae_tf import profiles, results
+from bvae_tf import metrics, profiles, results
 
 
 def test_paper_profile_is_the_papers_protocol():
@@ -18,13 +18,23 @@ def test_paper_profile_is_the_papers_protocol():
     assert profile.validation_size == 40_000 and profile.batch_size == 1000
     assert profile.patience == 5 and "beta_vae" in profile.metrics
     assert profile.metric_options["beta_vae"] == {
-        "num_train": 35_001, "num_validation": 7_500, "num_test": 7_500}
+        "num_train": 35_001, "num_validation": 7_500, "num_test": 7_500, "patience": 21,
+        "max_epochs": None}
     assert len(profile.mnist_betas) == 41 and profile.mnist_betas[-1] == 4.0
     assert profile.mnist_betas[3] == 0.3
     assert profile.mnist_fractions == (0.1, 0.2, 0.3)
     assert profile.mnist_seeds == (0, 1, 2, 3, 4)
     assert profile.mnist_entries == ("mnist_fc", "mnist_conv")
     assert profile.mnist_max_epochs is None
+
+
+def test_paper_profile_stops_the_beta_vae_classifier_by_the_authors_rule():
+    options = profiles.get_profile("paper").metric_options["beta_vae"]
+    assert metrics.PEYCHEV2017_STOPPING == {"patience": 21, "max_epochs": None}
+    assert {key: options[key] for key in metrics.PEYCHEV2017_STOPPING} == (
+        metrics.PEYCHEV2017_STOPPING)
+    assert json.loads(json.dumps(profiles.get_profile("paper").to_config()))[
+        "metric_options"]["beta_vae"]["max_epochs"] is None
 
 
 def test_quick_profile_is_a_small_version_of_the_paper():

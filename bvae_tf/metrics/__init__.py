@@ -5,8 +5,15 @@ dict[str, float]`: `data` is a ground-truth interface (`num_factors`,
 `factors_num_values`, `sample_factors`, `sample_observations_from_factors`, ... as
 `bvae_tf.data.shapes.load()` returns), `encode_fn` maps float32 images (N, 64, 64, 1) to
 encoder means (N, latent_dim) (a model's `encode` or `bvae_tf.export.load_encoder(path)`).
-The main number of each metric is under its plain name (`beta_vae`, `factor_vae`, `mig`,
-`dci_disentanglement`, `sap`); other numbers are prefixed with the metric's name.
+Every number a metric returns is prefixed with its metric's name: the main number under
+the plain name (`beta_vae`, `factor_vae`, `mig`, `dci`, `sap`), the others as
+`<metric>.<what>` (`dci.completeness`, `mig.factor_0`, ...).
+
+Modules are named after their metric (`beta_vae`, `factor_vae`, `mig`, `dci`, `sap`).
+Where the module and its function share a name, the package attribute is the function
+(`from bvae_tf.metrics import mig` gives the function); reach the module itself with
+`importlib.import_module("bvae_tf.metrics.mig")` (`import bvae_tf.metrics.mig as m`
+reads the package attribute, and so gives the function).
 
 Example:
     >>> from bvae_tf import export, metrics
@@ -19,11 +26,11 @@ Example:
 
 import inspect
 
-from bvae_tf.metrics.beta_vae import PROTOCOLS, beta_vae_score
-from bvae_tf.metrics.dci_score import dci
+from bvae_tf.metrics.beta_vae import PEYCHEV2017_STOPPING, PROTOCOLS, beta_vae_score
+from bvae_tf.metrics.dci import dci
 from bvae_tf.metrics.factor_vae import factor_vae_score
-from bvae_tf.metrics.mig_score import mig
-from bvae_tf.metrics.sap_score import sap
+from bvae_tf.metrics.mig import mig
+from bvae_tf.metrics.sap import sap
 
 METRICS = {
     "beta_vae": beta_vae_score,
@@ -35,6 +42,7 @@ METRICS = {
 
 __all__ = [
     "METRICS",
+    "PEYCHEV2017_STOPPING",
     "PROTOCOLS",
     "beta_vae_score",
     "compute",

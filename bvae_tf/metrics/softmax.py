@@ -13,6 +13,8 @@ Example:
     True
 """
 
+import itertools
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -54,8 +56,10 @@ def fit(
 
     Each epoch is one Adam step on the mean cross-entropy of the whole training set; then
     the validation cross-entropy is computed. Training stops when it has not improved
-    (strictly) for `patience` epochs in a row, or after `max_epochs` epochs, keeping the
-    last weights (Keras' `EarlyStopping(patience=patience)` without restoring).
+    (strictly) on its best for `patience` epochs in a row, or after `max_epochs` epochs,
+    keeping the last weights (Keras' `EarlyStopping(patience=patience)` without
+    restoring). With the first epoch improving on nothing, a loss that only worsens stops
+    after `1 + patience` epochs.
 
     Args:
         train_x: np.ndarray (num_train, num_features).
@@ -66,17 +70,18 @@ def fit(
         random_state: np.random.RandomState, draws the initial kernel.
         learning_rate: float, default 1e-3.
         patience: int, default 20.
-        max_epochs: int, default 10,000.
+        max_epochs: int or None, default 10,000; None: no cap.
 
     Returns:
         (weights, epochs): np.ndarray float32 (num_classes, num_features + 1), the last
         column the bias, and the number of Adam steps taken.
 
     Raises:
-        ValueError: if `patience` or `max_epochs` is not an integer >= 1.
+        ValueError: if `patience`, or `max_epochs` other than None, is not an integer >= 1.
     """
     patience = utils.check_count("patience", patience)
-    max_epochs = utils.check_count("max_epochs", max_epochs)
+    if max_epochs is not None:
+        max_epochs = utils.check_count("max_epochs", max_epochs)
     # One BLAS thread: these products are tiny, and threads waiting on a busy machine
     # made an epoch 6 times slower.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -99,7 +104,7 @@ def _fit(
     weights = _initial_weights(num_classes, train_x.shape[1], random_state)
     first_moment, second_moment = np.zeros_like(weights), np.zeros_like(weights)
     best_loss, wait = np.inf, 0
-    for epoch in range(max_epochs + 1):
+    for epoch in itertools.count():
         exponentials, shift = _exponentiated_logits(weights, inputs, input_bound)
         totals = np.add.reduce(exponentials, axis=0)
         if epoch:

@@ -30,7 +30,7 @@ _NOT_SUMMARIZED = ("study", "entry", "fraction", "beta", "seed")
 # decimals of their cells.
 _LOSS_COLUMNS = (("val_reconstruction_loss", 1), ("val_kl_loss", 1), ("epochs", 1))
 MARKDOWN_COLUMNS = {
-    "shapes": (("beta_vae", 3), ("mig", 3), ("factor_vae", 3), ("dci_disentanglement", 3),
+    "shapes": (("beta_vae", 3), ("mig", 3), ("factor_vae", 3), ("dci", 3),
                ("sap", 3), *_LOSS_COLUMNS),
     "mnist": (("svm_accuracy", 3), *_LOSS_COLUMNS),
 }

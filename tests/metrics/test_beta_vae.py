@@ -122,3 +122,12 @@ def test_unknown_protocol_lists_both(shapes_data, oracle):
 def test_malformed_encoder_outputs_raise(shapes_data, output, message):
     with pytest.raises(ValueError, match=message):
         beta_vae_score(shapes_data, output, 0, **SMALL)
+
+
+def test_the_authors_stopping_rule_reaches_the_classifier(shapes_data, make_encoder):
+    sizes = {"num_train": 2_000, "num_validation": 1_000, "num_test": 1_000}
+    authors = beta_vae_score(shapes_data, make_encoder("oracle"), 0, **sizes,
+                             **beta_vae.PEYCHEV2017_STOPPING)
+    ours = beta_vae_score(shapes_data, make_encoder("oracle"), 0, **sizes)
+    assert ours["beta_vae.epochs"] == 10_000 < authors["beta_vae.epochs"]
+    assert authors["beta_vae"] >= 0.98

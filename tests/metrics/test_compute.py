@@ -1,9 +1,17 @@
-"""`bvae_tf.metrics.compute`: names, option routing, seeds."""
+"""`bvae_tf.metrics`: names of modules and numbers, `compute`'s option routing, seeds."""
+
+import importlib
+import subprocess
+import sys
+import types
 
 import numpy as np
 import pytest
 
 from bvae_tf import metrics
+
+TINY = {"num_train": 300, "num_test": 150, "num_validation": 150, "max_epochs": 50,
+        "num_eval": 50, "num_variance_estimate": 300, "batch_size": 8, "n_estimators": 3}
 
 
 def test_metrics_registry_and_public_api():
@@ -54,9 +62,30 @@ def test_a_shared_random_state_is_drawn_in_turn(shapes_data, make_encoder):
 
 
 def test_every_metric_repeats_with_the_same_seed(shapes_data, make_encoder):
-    tiny = {"num_train": 300, "num_test": 150, "num_validation": 150, "max_epochs": 50,
-            "num_eval": 50, "num_variance_estimate": 300, "batch_size": 8, "n_estimators": 3}
     runs = [metrics.compute(list(metrics.METRICS), shapes_data, make_encoder("rotated"), 11,
-                            **tiny) for _ in range(2)]
+                            **TINY) for _ in range(2)]
     assert runs[0] == runs[1]
-    assert {"beta_vae", "factor_vae", "mig", "dci_disentanglement", "sap"} <= set(runs[0])
+    assert {"beta_vae", "factor_vae", "mig", "dci", "sap"} <= set(runs[0])
+
+
+@pytest.mark.parametrize("name", list(metrics.METRICS))
+def test_every_number_is_prefixed_with_its_metric(shapes_data, make_encoder, name):
+    options = {key: value for key, value in TINY.items()
+               if key in metrics._options_of(metrics.METRICS[name])}
+    scores = metrics.METRICS[name](shapes_data, make_encoder("oracle"), 0, **options)
+    assert name in scores
+    assert [key for key in scores if not key.startswith(f"{name}.") and key != name] == []
+    assert all(isinstance(value, float) for value in scores.values())
+
+
+@pytest.mark.parametrize("name", ["mig", "dci", "sap"])
+def test_the_package_attribute_is_the_function_not_its_module(name):
+    module = importlib.import_module(f"bvae_tf.metrics.{name}")
+    assert isinstance(module, types.ModuleType)
+    assert getattr(metrics, name) is getattr(module, name) is metrics.METRICS[name]
+    assert isinstance(getattr(metrics, name), types.FunctionType)
+    script = (f"import bvae_tf.metrics.{name}; "
+              f"from bvae_tf.metrics import {name}; print(type({name}).__name__)")
+    fresh = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True)
+    assert fresh.stdout.strip() == "function"

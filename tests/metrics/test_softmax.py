@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bvae_tf.metrics import softmax
+from bvae_tf.metrics import beta_vae, softmax
 
 
 def _reference_adam(train_x, train_y, weights, epochs, learning_rate=1e-3):
@@ -69,3 +69,38 @@ def test_bad_options_raise(option):
     with pytest.raises(ValueError, match=f"`{option}` must be an integer >= 1"):
         softmax.fit(np.ones((2, 1)), [0, 1], np.ones((2, 1)), [0, 1], 2,
                     np.random.RandomState(0), **{option: 0})
+
+
+def _always_worse():
+    """Validation labels opposite to the training ones: every step after the first worsens."""
+    features = np.ones((10, 1))
+    return features, np.zeros(10, int), features, np.ones(10, int)
+
+
+@pytest.mark.parametrize("patience", [1, 20, 21])
+def test_patience_counts_epochs_without_improvement(patience):
+    _, epochs = softmax.fit(*_always_worse(), 2, np.random.RandomState(0), patience=patience)
+    assert epochs == 1 + patience
+
+
+def test_the_authors_rule_stops_after_21_epochs_without_improvement():
+    # mpeychev/disentangled-autoencoders, src/evaluator.py: PATIENCE = 20, and the loop
+    # breaks when `consecutive_decreases > PATIENCE`: 1 improving step + 21 others.
+    _, epochs = softmax.fit(*_always_worse(), 2, np.random.RandomState(0),
+                            **beta_vae.PEYCHEV2017_STOPPING)
+    assert epochs == 22
+
+
+def test_max_epochs_none_is_no_cap():
+    rng = np.random.RandomState(3)
+    train_x = rng.rand(60, 2)
+    train_y = (train_x[:, 0] + 0.1 * rng.randn(60) > 0.5).astype(int)
+    validation_x = rng.rand(60, 2)
+    validation_y = (validation_x[:, 0] + 0.1 * rng.randn(60) > 0.5).astype(int)
+    data = (train_x, train_y, validation_x, validation_y, 2)
+    _, capped = softmax.fit(*data, np.random.RandomState(0), patience=21)
+    _, uncapped = softmax.fit(*data, np.random.RandomState(0), patience=21, max_epochs=None)
+    assert capped == softmax.MAX_EPOCHS < uncapped
+    _, stopped = softmax.fit(*data, np.random.RandomState(0), patience=21,
+                             max_epochs=uncapped + 100)
+    assert stopped == uncapped
