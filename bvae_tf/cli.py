@@ -355,6 +355,34 @@ def _run_serving_config(args):
     print(f"wrote {path} ({len(serving.find_servables(args.root))} servables)")
 
 
+def _add_zoo(subparsers, parents):
+    parser = subparsers.add_parser(
+        "zoo", parents=parents, help="Zoo cards: collect reference records and images into "
+        "zoo/, or write zoo/<entry>.md from them.")
+    parser.add_argument("action", choices=("collect", "cards"), help="collect: copy the "
+                        "early-stopped records of --results into zoo/records and draw one "
+                        "reference model per entry into zoo/images; cards: write the cards.")
+    _results_argument(parser, required=False, help_text="Results directory of reference "
+                      "runs (collect only).")
+    parser.add_argument("--zoo", default=None, metavar="DIR", help="The zoo folder (default: "
+                        "the repository's zoo/).")
+    parser.add_argument("--seed", type=SEED, default=0, help="Seed drawing the test images "
+                        "shown (collect only; default: 0).")
+
+
+def _run_zoo(args):
+    from bvae_tf.reports import cards
+
+    if args.action == "collect":
+        if args.results is None:
+            raise ValueError("zoo collect needs --results DIR, the reference runs' results.")
+        names = cards.collect(args.results, args.zoo, seed=args.seed)
+        print(f"collected {len(names)} early-stopped reference records into "
+              f"{args.zoo or cards.default_zoo_dir()}")
+    paths = cards.write_cards(args.zoo)
+    print(f"wrote {len(paths)} cards into {paths[-1].parent}")
+
+
 def _check_writable_dir(path, flag):
     """Refuses a directory path under a regular file, before any work."""
     for parent in [pathlib.Path(path), *pathlib.Path(path).parents]:
@@ -387,6 +415,7 @@ COMMANDS = {
     "results": (_add_results, _run_results, "none"),
     "reproduce": (_add_reproduce, _run_reproduce, "both"),
     "serving-config": (_add_serving_config, _run_serving_config, "none"),
+    "zoo": (_add_zoo, _run_zoo, "both"),
 }
 
 

@@ -10,6 +10,7 @@ import math
 import os
 import pathlib
 import shutil
+import time
 
 import keras
 import numpy as np
@@ -85,29 +86,37 @@ class _UncappedProgbar(keras.callbacks.ProgbarLogger):
 
 
 class ResumeState(keras.callbacks.Callback):
-    """Saves, after every epoch, what a killed `fit` needs to go on from that epoch.
+    """Saves, after an epoch, what a killed `fit` needs to go on from that epoch.
 
     The state directory holds the model's and the optimizer's variables
     (`model.weights.h5`), early stopping's counters and best weights, and the per-epoch
     history so far; it is written to a temporary directory and swapped in with renames, so a
     kill at any moment leaves the last complete state. `fit(..., resume_dir=...)` reads it.
-    A finished `fit` deletes it.
+    A finished `fit` deletes it. The state is saved after every epoch that ends at least
+    `min_interval_s` after the last save: every epoch of a long run, every few of a run
+    whose epochs take seconds (a kill then loses at most `min_interval_s` of training).
 
     Args:
         directory: path of the state directory.
         early_stopping: the `_EarlyStopping` callback of the same `fit`.
         history: dict of per-epoch lists already run (from a resumed state), or None.
+        min_interval_s: float, seconds between saves at least. Defaults to 30.
     """
 
-    def __init__(self, directory, early_stopping, history=None):
+    def __init__(self, directory, early_stopping, history=None, min_interval_s=30.0):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.early_stopping = early_stopping
         self.history = {key: list(values) for key, values in (history or {}).items()}
+        self.min_interval_s = min_interval_s
+        self._saved_at = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
+        if time.monotonic() - self._saved_at < self.min_interval_s:
+            return
+        self._saved_at = time.monotonic()
         staging = self.directory.with_name(self.directory.name + ".staging")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -174,7 +183,7 @@ def callbacks_for(patience=5, log_dir=None, resumed=None):
 
 
 def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=None,
-        verbose="auto", callbacks=(), resume_dir=None):
+        verbose="auto", callbacks=(), resume_dir=None, resume_interval_s=30.0):
     """Trains `model` as the paper did: until the validation loss stops improving.
 
     Early stopping on the validation total loss, best weights restored at the end (also
@@ -193,6 +202,8 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         verbose: Keras' verbosity ("auto": progress bar). Defaults to "auto".
         callbacks: extra `keras.callbacks.Callback`s. Defaults to ().
         resume_dir: path or None: where the per-epoch state is kept. Defaults to None.
+        resume_interval_s: float, the least seconds between two saves of that state (see
+            `ResumeState`). Defaults to 30.
 
     Returns:
         `keras.callbacks.History`; `history.history` has `loss`, `reconstruction_loss`,
@@ -221,7 +232,8 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         state["wait"], state["best"], state["best_epoch"], state["best_weights"])
     chosen = callbacks_for(patience, log_dir, resumed)
     if resume_dir is not None:
-        chosen.append(ResumeState(resume_dir, chosen[1], state and state["history"]))
+        chosen.append(ResumeState(resume_dir, chosen[1], state and state["history"],
+                                  resume_interval_s))
     if max_epochs is None and verbose:
         chosen.append(_UncappedProgbar())
     history = model.fit(

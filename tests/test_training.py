@@ -152,11 +152,12 @@ def test_a_killed_fit_resumes_from_its_last_epoch_with_early_stopping_state(tmp_
     first, second = _Interrupt(at=2), _Interrupt()
     with pytest.raises(KeyboardInterrupt):
         training.fit(_linear_model(0.0), _pairs(1, 2), _pairs(1, 3), patience=2, verbose=0,
-                     callbacks=[first], resume_dir=state_dir, log_dir=tmp_path / "logs")
+                     callbacks=[first], resume_dir=state_dir, log_dir=tmp_path / "logs",
+                     resume_interval_s=0)
     assert (state_dir / "state.json").is_file()
     history = training.fit(_linear_model(0.0), _pairs(1, 2), _pairs(1, 3), patience=2,
                            verbose=0, callbacks=[second], resume_dir=state_dir,
-                           log_dir=tmp_path / "logs")
+                           log_dir=tmp_path / "logs", resume_interval_s=0)
     assert (first.begun, second.begun) == ([0, 1, 2], [2, 3])
     assert len(history.history["val_loss"]) == 4  # the resumed epochs' history included
     assert not state_dir.exists()  # a finished fit leaves no state behind
@@ -168,7 +169,7 @@ def test_a_resumed_fit_starts_from_the_saved_weights_and_optimizer(tmp_path):
     model = _linear_model(0.1)
     with pytest.raises(KeyboardInterrupt):
         training.fit(model, _pairs(1, 2), _pairs(1, 2), max_epochs=5, verbose=0,
-                     callbacks=[_Interrupt(at=3)], resume_dir=tmp_path)
+                     callbacks=[_Interrupt(at=3)], resume_dir=tmp_path, resume_interval_s=0)
     saved = [np.array(weight) for weight in model.get_weights()]
     fresh = _linear_model(0.1)
     restored = []
@@ -179,3 +180,12 @@ def test_a_resumed_fit_starts_from_the_saved_weights_and_optimizer(tmp_path):
     for actual, expected in zip(restored[0], saved):
         np.testing.assert_array_equal(actual, expected)
     assert int(fresh.optimizer.iterations) == 5  # the optimizer's step count came back too
+
+
+def test_the_state_is_saved_at_most_once_per_interval(tmp_path):
+    model = _linear_model(0.1)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(model, _pairs(1, 2), _pairs(1, 2), max_epochs=5, verbose=0,
+                     callbacks=[_Interrupt(at=3)], resume_dir=tmp_path / "state",
+                     resume_interval_s=3600)
+    assert not (tmp_path / "state").exists()  # three quick epochs: no save yet

@@ -1,0 +1,212 @@
+"""Zoo cards: one page per zoo entry in the top-level `zoo/` folder, from reference records.
+
+The reference runs train each entry by the paper's full protocol (the paper profile: all
+the data, early stopping, no epoch cap, every metric). Their records are committed under
+`zoo/records/<study>/`; `collect` copies them there from a results directory and draws one
+reference model's reconstructions and traversals into `zoo/images/`. `write_cards` then
+writes `zoo/<entry>.md` and `zoo/README.md` from those files alone: the architecture and its
+parameter count, where each number comes from, the reference results (per seed, and mean
+and spread over seeds), the images, and the command that reproduces each row. Cards are
+never edited by hand: `bvae-tf zoo cards` regenerates them byte for byte.
+
+Example:
+    $ bvae-tf zoo collect --results runs/reference-mnist   # records and images into zoo/
+    $ bvae-tf zoo cards                                    # zoo/*.md from zoo/records
+"""
+
+import math
+import pathlib
+import shutil
+
+from bvae_tf import results, zoo
+from bvae_tf.reports import samples, tables
+
+CARD_NOTE = ("<!-- Written by `bvae-tf zoo cards` from zoo/records and bvae_tf/zoo.py; "
+             "do not edit by hand. -->")
+IMAGE_KINDS = ("reconstructions", "traversals")
+STUDY_COLUMNS = {
+    "shapes": (("beta_vae", "beta-VAE score"), ("mig", "MIG"), ("factor_vae", "FactorVAE"),
+               ("dci", "DCI"), ("sap", "SAP")),
+    "mnist": (("svm_accuracy", "SVM accuracy"),),
+}
+
+
+def default_zoo_dir():
+    """The repository's `zoo/` folder (beside the `bvae_tf` package of a checkout)."""
+    return pathlib.Path(__file__).resolve().parents[2] / "zoo"
+
+
+def reference_records(zoo_dir=None):
+    """The committed reference records of `zoo_dir` (default `default_zoo_dir()`); [] if none."""
+    zoo_dir = pathlib.Path(zoo_dir or default_zoo_dir())
+    return results.read_records(zoo_dir) if (zoo_dir / "records").is_dir() else []
+
+
+def collect(results_dir, zoo_dir=None, seed=0):
+    """Copies the finished, early-stopped records of a results directory into `zoo/records`.
+
+    Also draws, per entry, the reconstructions and traversals of one reference model (seed
+    0, the highest beta; MNIST at the largest fraction) into `zoo/images/` when its saved
+    model is in `results_dir`. Records that did not stop early (capped) are left out.
+
+    Args:
+        results_dir: str or path of the reference runs' results directory.
+        zoo_dir: str, path or None (`default_zoo_dir()`).
+        seed: int, draws the test images shown. Defaults to 0.
+
+    Returns:
+        list of the trial names copied.
+    """
+    results_dir = pathlib.Path(results_dir)
+    zoo_dir = pathlib.Path(zoo_dir or default_zoo_dir())
+    finished = [record for record in results.read_records(results_dir)
+                if record.get("early_stopped")]
+    for record in finished:
+        results.write_record(zoo_dir, record)
+    shown = [record for record in samples.default_trials(finished)
+             if record["beta"] == max(other["beta"] for other in finished
+                                      if other["entry"] == record["entry"])]
+    images = zoo_dir / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    written, _ = samples.write_samples(results_dir, images, shown, seed,
+                                       config=results.read_config(results_dir))
+    for item in written:
+        entry = item["record"]["entry"]
+        for kind in IMAGE_KINDS:
+            shutil.move(item[kind], images / f"{entry}-{kind}.png")
+    return [record["trial_name"] for record in finished]
+
+
+def architecture_text(entry):
+    """One line per network of an entry, e.g. "encoder 4096 -> 1200 -> 1200 -> 10 (+ 10)".
+
+    Example:
+        >>> architecture_text(zoo.entry("mnist_fc"))
+        ['encoder 784 -> 512 -> 512 -> 16 (+ 16 log variances)', 'decoder 16 -> 512 -> 512 -> 512 -> 784 logits']
+    """
+    layers, pixels = entry.layers, math.prod(entry.image_shape)
+    latent = entry.latent_dim
+    if entry.architecture == "fc":
+        encoder = [pixels, *layers["encoder_units"], latent]
+        decoder = [latent, *layers["decoder_units"], pixels]
+        return [f"encoder {' -> '.join(map(str, encoder))} (+ {latent} log variances)",
+                f"decoder {' -> '.join(map(str, decoder))} logits"]
+    convs = " -> ".join(f"conv 3x3/2 {filters}" for filters in layers["encoder_filters"])
+    dense = " -> ".join(map(str, [*layers["encoder_units"], latent]))
+    height, width, channels = layers["decoder_reshape"]
+    transposed = " -> ".join(f"convT 3x3/2 {filters}" for filters in layers["decoder_filters"])
+    stride = layers["output_strides"]
+    return [f"encoder {convs} -> {dense} (+ {latent} log variances)",
+            f"decoder {' -> '.join(map(str, [latent, *layers['decoder_units']]))} -> "
+            f"{height * width * channels} = {height}x{width}x{channels} -> {transposed} -> "
+            f"convT 3x3/{stride} {entry.image_shape[-1]} logits"]
+
+
+def parameter_count(name):
+    """Trainable scalars of zoo entry `name` (built once, untrained)."""
+    model = zoo.build(name, jit_compile=False)
+    return sum(math.prod(variable.shape) for variable in model.trainable_variables)
+
+
+def reproduce_command(record):
+    """The command that reruns one reference trial by the paper's protocol."""
+    study = record["study"]
+    command = (f"bvae-tf sweep --profile paper --study {study} --entries {record['entry']} "
+               f"--betas {record['beta']:g} --seeds {record['seed']}")
+    if record.get("fraction") is not None:
+        command += f" --fractions {record['fraction']:g}"
+    return command + " --results runs/reference"
+
+
+def _number(value, decimals=3):
+    return "-" if value is None else f"{value:.{decimals}f}"
+
+
+def _results_section(name, records):
+    entry = zoo.entry(name)
+    metrics = [(key, label) for key, label in STUDY_COLUMNS[entry.dataset]
+               if any(key in record["metrics"] for record in records)]
+    fraction = ["fraction"] if entry.dataset == "mnist" else []
+    header = [*fraction, "beta", "seed", "epochs", "best epoch", "early stopped",
+              *(label for _, label in metrics), "val. reconstruction", "val. KL", "training",
+              "command"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for record in sorted(records, key=lambda r: (r.get("fraction") or 0, r["beta"], r["seed"])):
+        validation = record["losses"]["validation"]
+        cells = [f"{record['fraction']:g}"] if fraction else []
+        cells += [f"{record['beta']:g}", str(record["seed"]), str(record["epochs"]),
+                  str(record["best_epoch"]), "yes" if record.get("early_stopped") else "no"]
+        cells += [_number(record["metrics"].get(key)) for key, _ in metrics]
+        cells += [_number(validation["reconstruction_loss"], 1), _number(validation["kl_loss"], 1),
+                  f"{record.get('training_s', 0) / 60:.0f} min",
+                  f"`{reproduce_command(record)}`"]
+        lines.append("| " + " | ".join(cells) + " |")
+    rows = results.records_table(records)
+    summary = tables.summarize(rows, entry.dataset, ddof=1)
+    lines += ["", "Mean ± standard deviation over seeds (ddof=1; n/a with one seed):", "",
+              tables.markdown_table(summary, entry.dataset)]
+    return "\n".join(lines)
+
+
+def card_text(name, records, images_dir):
+    """The markdown of one entry's card (deterministic: the same inputs, the same text)."""
+    entry = zoo.entry(name)
+    own = [record for record in records if record["entry"] == name]
+    lines = [f"# `{name}`", "", CARD_NOTE, "",
+             f"The paper's {'convolutional' if entry.architecture == 'conv' else 'fully connected'}"
+             f" beta-VAE on {entry.dataset}{', trained to denoise' if entry.denoising else ''}: "
+             f"`bvae_tf.zoo.{name}(beta=4.0)` builds it compiled.", "",
+             "| | |", "|---|---|",
+             f"| data | {entry.dataset}, images {'x'.join(map(str, entry.image_shape))} |"]
+    lines += [f"| {'network' if index else 'architecture'} | {text} |"
+              for index, text in enumerate(architecture_text(entry))]
+    lines += [f"| trainable parameters | {parameter_count(name):,} |",
+              f"| denoising | {'yes: salt-and-pepper inputs, clean targets' if entry.denoising else 'no'} |",
+              "", "## Where each number comes from", ""]
+    lines += [f"- **{key}**: {source}" for key, source in entry.sources.items()]
+    lines += ["- **training and evaluation protocol**: the paper profile "
+              "(`bvae_tf/profiles/paper.py`); each item's source in `docs/protocol.md`, "
+              "including where the authors' code and Keras' defaults differ.", "",
+              "## Reference results", ""]
+    if own:
+        lines += [f"{len(own)} reference trials by the paper's protocol (all the data, early "
+                  "stopping with patience 5, no epoch cap), records in "
+                  f"`zoo/records/{entry.dataset}/`. Trained on: "
+                  f"{', '.join(sorted({record['machine']['cpu'] for record in own}))}.", "",
+                  _results_section(name, own)]
+    else:
+        lines.append("No reference run has finished yet for this entry.")
+    shown = [kind for kind in IMAGE_KINDS if (images_dir / f"{name}-{kind}.png").is_file()]
+    if shown:
+        lines += ["", "## Reconstructions and latent traversals", "",
+                  "Of one reference model (seed 0, its highest beta), on test images:", ""]
+        lines += [f"![{name} {kind}](images/{name}-{kind}.png)" for kind in shown]
+    return "\n".join(lines) + "\n"
+
+
+def write_cards(zoo_dir=None):
+    """Writes `zoo/<entry>.md` for every zoo entry and the index `zoo/README.md`.
+
+    Returns:
+        list of the paths written.
+    """
+    zoo_dir = pathlib.Path(zoo_dir or default_zoo_dir())
+    records = reference_records(zoo_dir)
+    written = []
+    for name in zoo.NAMES:
+        path = zoo_dir / f"{name}.md"
+        path.write_text(card_text(name, records, zoo_dir / "images"), encoding="utf-8")
+        written.append(path)
+    index = ["# The zoo", "", CARD_NOTE, "",
+             "One card per entry: architecture, sources, and results of reference runs by the "
+             "paper's full protocol. Regenerate with `bvae-tf zoo cards`.", "",
+             "| entry | data | reference trials |", "|---|---|---|"]
+    for name in zoo.NAMES:
+        count = sum(record["entry"] == name for record in records)
+        index.append(f"| [{name}]({name}.md) | {zoo.entry(name).dataset} | {count} |")
+    readme = zoo_dir / "README.md"
+    readme.write_text("\n".join(index) + "\n", encoding="utf-8")
+    return [*written, readme]
+
+
+__all__ = ["collect", "default_zoo_dir", "reference_records", "write_cards"]

@@ -1,0 +1,71 @@
+"""Zoo cards: generated from the committed reference records, byte for byte."""
+
+import filecmp
+import shutil
+
+import pytest
+
+from bvae_tf import results, zoo
+from bvae_tf.reports import cards
+
+ZOO_DIR = cards.default_zoo_dir()
+
+
+def test_the_committed_cards_are_what_the_command_writes(tmp_path):
+    copy = tmp_path / "zoo"
+    shutil.copytree(ZOO_DIR, copy)
+    for path in copy.glob("*.md"):
+        path.unlink()
+    written = cards.write_cards(copy)
+    assert sorted(path.name for path in written) == sorted(
+        [f"{name}.md" for name in zoo.NAMES] + ["README.md"])
+    for path in written:
+        assert filecmp.cmp(path, ZOO_DIR / path.name, shallow=False), (
+            f"zoo/{path.name} differs from what `bvae-tf zoo cards` writes: run it and commit")
+
+
+def _record(entry, beta, seed, fraction=None, metric=0.5, early_stopped=True):
+    study = zoo.entry(entry).dataset
+    metrics = {"svm_accuracy": metric} if study == "mnist" else {"beta_vae": metric,
+                                                                  "mig": metric / 4}
+    return {"schema_version": results.SCHEMA_VERSION, "study": study,
+            "trial_name": results.trial_name(entry, beta, seed, fraction), "entry": entry,
+            "beta": beta, "seed": seed, "fraction": fraction, "epochs": 40, "best_epoch": 34,
+            "early_stopped": early_stopped, "training_s": 600.0, "metrics": metrics,
+            "machine": {"cpu": "Test CPU", "cores": 2, "platform": "test"},
+            "losses": {"validation": {"reconstruction_loss": 30.0, "kl_loss": 12.0,
+                                      "loss": 42.0}}}
+
+
+def test_a_card_holds_each_run_the_spread_and_the_command(tmp_path):
+    for seed, metric in ((0, 0.6), (1, 0.8)):
+        results.write_record(tmp_path, _record("fc", 4.0, seed, metric=metric))
+    cards.write_cards(tmp_path)
+    text = (tmp_path / "fc.md").read_text()
+    assert "| 4 | 0 | 40 | 34 | yes | 0.600 | 0.150 | 30.0 | 12.0 | 10 min |" in text
+    assert ("`bvae-tf sweep --profile paper --study shapes --entries fc --betas 4 --seeds 1 "
+            "--results runs/reference`") in text
+    assert "| fc | 4 | 2 | 0.700 ± 0.141 |" in text  # mean ± std, ddof 1
+    assert "14,202,516" in text and "encoder 4096 -> 1200 -> 1200 -> 10" in text
+    assert "No reference run has finished yet" in (tmp_path / "conv.md").read_text()
+    assert "| [fc](fc.md) | shapes | 2 |" in (tmp_path / "README.md").read_text()
+
+
+def test_collect_takes_only_early_stopped_records(tmp_path):
+    runs = tmp_path / "runs"
+    results.write_record(runs, _record("mnist_fc", 4.0, 0, 0.1))
+    results.write_record(runs, _record("mnist_fc", 1.0, 0, 0.1, early_stopped=False))
+    assert cards.collect(runs, tmp_path / "zoo") == ["mnist_fc-frac0.1-beta4.0-seed0"]
+    assert [record["trial_name"] for record in cards.reference_records(tmp_path / "zoo")] == [
+        "mnist_fc-frac0.1-beta4.0-seed0"]
+    cards.write_cards(tmp_path / "zoo")
+    text = (tmp_path / "zoo" / "mnist_fc.md").read_text()
+    assert "| 0.1 | 4 | 0 | 40 | 34 | yes | 0.500 |" in text and "--fractions 0.1" in text
+
+
+@pytest.mark.parametrize("name", zoo.NAMES)
+def test_the_architecture_line_matches_the_built_model(name):
+    lines = cards.architecture_text(zoo.entry(name))
+    entry = zoo.entry(name)
+    assert lines[0].endswith(f"{entry.latent_dim} (+ {entry.latent_dim} log variances)")
+    assert str(entry.layers["decoder_units"][0]) in lines[1]
