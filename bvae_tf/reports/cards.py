@@ -97,9 +97,9 @@ def architecture_text(entry):
     transposed = " -> ".join(f"convT 3x3/2 {filters}" for filters in layers["decoder_filters"])
     stride = layers["output_strides"]
     return [f"encoder {convs} -> {dense} (+ {latent} log variances)",
-            f"decoder {' -> '.join(map(str, [latent, *layers['decoder_units']]))} -> "
+            (f"decoder {' -> '.join(map(str, [latent, *layers['decoder_units']]))} -> "
             f"{height * width * channels} = {height}x{width}x{channels} -> {transposed} -> "
-            f"convT 3x3/{stride} {entry.image_shape[-1]} logits"]
+            f"convT 3x3/{stride} {entry.image_shape[-1]} logits")]
 
 
 def parameter_count(name):
@@ -153,9 +153,9 @@ def card_text(name, records, images_dir):
     entry = zoo.entry(name)
     own = [record for record in records if record["entry"] == name]
     lines = [f"# `{name}`", "", CARD_NOTE, "",
-             f"The paper's {'convolutional' if entry.architecture == 'conv' else 'fully connected'}"
+             (f"The paper's {'convolutional' if entry.architecture == 'conv' else 'fully connected'}"
              f" beta-VAE on {entry.dataset}{', trained to denoise' if entry.denoising else ''}: "
-             f"`bvae_tf.zoo.{name}(beta=4.0)` builds it compiled.", "",
+             f"`bvae_tf.zoo.{name}(beta=4.0)` builds it compiled."), "",
              "| | |", "|---|---|",
              f"| data | {entry.dataset}, images {'x'.join(map(str, entry.image_shape))} |"]
     lines += [f"| {'network' if index else 'architecture'} | {text} |"
@@ -164,15 +164,15 @@ def card_text(name, records, images_dir):
               f"| denoising | {'yes: salt-and-pepper inputs, clean targets' if entry.denoising else 'no'} |",
               "", "## Where each number comes from", ""]
     lines += [f"- **{key}**: {source}" for key, source in entry.sources.items()]
-    lines += ["- **training and evaluation protocol**: the paper profile "
+    lines += [("- **training and evaluation protocol**: the paper profile "
               "(`bvae_tf/profiles/paper.py`); each item's source in `docs/protocol.md`, "
-              "including where the authors' code and Keras' defaults differ.", "",
+              "including where the authors' code and Keras' defaults differ."), "",
               "## Reference results", ""]
     if own:
-        lines += [f"{len(own)} reference trials by the paper's protocol (all the data, early "
+        lines += [(f"{len(own)} reference trials by the paper's protocol (all the data, early "
                   "stopping with patience 5, no epoch cap), records in "
                   f"`zoo/records/{entry.dataset}/`. Trained on: "
-                  f"{', '.join(sorted({record['machine']['cpu'] for record in own}))}.", "",
+                  f"{', '.join(sorted({record['machine']['cpu'] for record in own}))}."), "",
                   _results_section(name, own)]
     else:
         lines.append("No reference run has finished yet for this entry.")
@@ -198,8 +198,8 @@ def write_cards(zoo_dir=None):
         path.write_text(card_text(name, records, zoo_dir / "images"), encoding="utf-8")
         written.append(path)
     index = ["# The zoo", "", CARD_NOTE, "",
-             "One card per entry: architecture, sources, and results of reference runs by the "
-             "paper's full protocol. Regenerate with `bvae-tf zoo cards`.", "",
+             ("One card per entry: architecture, sources, and results of reference runs by the "
+             "paper's full protocol. Regenerate with `bvae-tf zoo cards`."), "",
              "| entry | data | reference trials |", "|---|---|---|"]
     for name in zoo.NAMES:
         count = sum(record["entry"] == name for record in records)
