@@ -85,9 +85,10 @@ def results_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def report(results_dir, shapes_cache_dir, shapes_data, mnist_npz):
+def report(results_dir, shapes_cache_dir, shapes_data, mnist_npz, tmp_path_factory):
     del shapes_data  # builds the shapes cache in shapes_cache_dir
-    return write_report(results_dir, shapes_cache_dir=shapes_cache_dir, mnist_path=mnist_npz)
+    return write_report(results_dir, shapes_cache_dir=shapes_cache_dir, mnist_path=mnist_npz,
+                        zoo_dir=tmp_path_factory.mktemp("no_reference_runs"))
 
 
 def _png_size(path):
@@ -268,3 +269,23 @@ def test_cli_report(tmp_path, capsys):
     assert (tmp_path / "r" / "figure1.png").is_file()
     assert cli.main(["report", "--results", str(tmp_path / "nowhere")]) == 2
     assert "No results directory" in capsys.readouterr().err
+
+
+def test_reference_runs_are_drawn_and_compared(report, results_dir, tmp_path,
+                                               shapes_cache_dir, mnist_npz):
+    zoo_dir = tmp_path / "zoo"
+    own = [record for record in results.read_records(results_dir, "shapes")
+           if record["entry"] == "fc"]
+    for record in own:  # a reference at half the loss of this run's fc trials
+        losses = {split: dict(values) for split, values in record["losses"].items()}
+        losses["validation"]["reconstruction_loss"] /= 2
+        results.write_record(zoo_dir, {**record, "losses": losses, "epochs": 70})
+    compared = write_report(results_dir, tmp_path / "with", shapes_cache_dir=shapes_cache_dir,
+                            mnist_path=mnist_npz, zoo_dir=zoo_dir)
+    text = compared.read_text(encoding="utf-8")
+    assert text.count("Black squares: the zoo's reference runs") == 1  # shapes only
+    mean = np.mean([record["losses"]["validation"]["reconstruction_loss"] for record in own])
+    assert f"fc {mean:.1f} against {mean / 2:.1f} (2.0x)" in text
+    assert "conv " not in text.split("Black squares")[1].split("\n")[0]  # no conv reference
+    without = (report.parent / "figure1.png").read_bytes()
+    assert (compared.parent / "figure1.png").read_bytes() != without

@@ -40,15 +40,21 @@ def _seed_text(lines):
     return f"{text} seed" + ("" if counts == [1] else "s")
 
 
-def _errorbar(axes, lines, column, label, color=None):
+def _errorbar(axes, lines, column, label, color=None, fmt="o-"):
     lines = sorted(lines, key=lambda line: line["beta"])
     axes.errorbar(
         [line["beta"] for line in lines],
         [line[f"{column}_mean"] for line in lines],
         yerr=[line[std_key(column, line["ddof"])] for line in lines],
-        fmt="o-", markersize=4, linewidth=1.5, capsize=3, elinewidth=1, color=color,
-        label=label,
+        fmt=fmt, markersize=4 if fmt.startswith("o") else 6, linewidth=1.5, capsize=3,
+        elinewidth=1, color=color, label=label,
     )
+
+
+def _reference_label(lines):
+    epochs = sorted({round(line["epochs_mean"]) for line in lines if "epochs_mean" in line})
+    trained = f", {epochs[0]}-{epochs[-1]} epochs" if epochs else ""
+    return f"reference: paper protocol{trained}"
 
 
 def _style(axes, ylabel=None, xlabel=None, title=None):
@@ -69,7 +75,7 @@ def _save(figure, path):
     return path
 
 
-def figure1(summary, path, chance=0.25):
+def figure1(summary, path, chance=0.25, reference=()):
     """Draws Figure 1: disentanglement metrics against beta, one panel per zoo entry.
 
     Args:
@@ -77,6 +83,8 @@ def figure1(summary, path, chance=0.25):
         path: str or Path of the PNG to write.
         chance: float, the beta-VAE score of a random guess, drawn as a dashed line.
             Defaults to 0.25 (the paper's protocol: 4 classes).
+        reference: summary rows of the zoo's reference runs (`zoo/records`), drawn as black
+            squares beside this run's points where they share an entry. Defaults to ().
 
     Returns:
         `path`, or None (nothing written) when no summary row has a beta-VAE score or MIG.
@@ -102,6 +110,12 @@ def figure1(summary, path, chance=0.25):
             lines = [line for line in summary if line["entry"] == entry]
             _errorbar(axes, lines, column,
                       f"mean ± std, ddof={lines[0]['ddof']} ({_seed_text(lines)})")
+            known = [line for line in reference
+                     if line["entry"] == entry and math.isfinite(line.get(f"{column}_mean",
+                                                                          math.nan))]
+            if known:
+                _errorbar(axes, known, column, _reference_label(known), color="black",
+                          fmt="s--")
             if column == "beta_vae":
                 axes.axhline(chance, linestyle="--", color="grey",
                              label=f"chance ({format_beta(chance)})")
@@ -114,12 +128,14 @@ def figure1(summary, path, chance=0.25):
     return _save(figure, path)
 
 
-def figure2(summary, path):
+def figure2(summary, path, reference=()):
     """Draws Figure 2: SVM test accuracy against beta, a line per training fraction.
 
     Args:
         summary: list of dicts from `bvae_tf.reports.tables.summarize(rows, "mnist")`.
         path: str or Path of the PNG to write.
+        reference: summary rows of the zoo's reference runs, drawn as black squares (one
+            dashed line per fraction). Defaults to ().
 
     Returns:
         `path`, or None (nothing written) when no summary row has an SVM accuracy.
@@ -146,6 +162,11 @@ def figure2(summary, path):
             name = "all" if fraction is None else f"{100 * fraction:g}%"
             _errorbar(axes, subset, "svm_accuracy",
                       f"{name} of training data ({_seed_text(subset)})")
+            known = [line for line in reference
+                     if line["entry"] == entry and line["fraction"] == fraction]
+            if known:
+                _errorbar(axes, known, "svm_accuracy", f"{name}, {_reference_label(known)}",
+                          color="black", fmt="s--")
         axes.axhline(MNIST_CHANCE, linestyle="--", color="grey",
                      label=f"chance ({format_beta(MNIST_CHANCE)})")
         _style(axes, ylabel="SVM test accuracy" if col == 0 else None, xlabel="beta",

@@ -3,7 +3,7 @@
 import pathlib
 
 from bvae_tf import profiles, results
-from bvae_tf.reports import figures, markdown, samples, tables
+from bvae_tf.reports import cards, figures, markdown, samples, tables
 
 REPORT_FILE = "report.md"
 FIGURE_FILES = {"shapes": "figure1.png", "mnist": "figure2.png"}
@@ -46,7 +46,7 @@ def beta_vae_chance(config, records):
     return HIGGINS_CHANCE if protocols == {"higgins2017"} else PAPER_CHANCE
 
 
-def _study_section(study, rows, out_dir, chance, ddof):
+def _study_section(study, rows, out_dir, chance, ddof, reference_rows):
     """Writes a study's CSV files and figure; returns (markdown text, written paths)."""
     figure_path = out_dir / FIGURE_FILES[study]
     study_rows = [row for row in rows if row["study"] == study]
@@ -57,14 +57,15 @@ def _study_section(study, rows, out_dir, chance, ddof):
         return (f"{heading}\n\n{FIGURE_NAMES[study]} skipped: no {study} "
                 "records in this results directory."), []
     summary = tables.summarize(study_rows, study, ddof)
+    reference = tables.summarize(reference_rows, study, ddof)
     written = [results.write_csv(study_rows, out_dir / f"{study}.csv"),
                results.write_csv(summary, out_dir / f"{study}_summary.csv")]
     figure_path.unlink(missing_ok=True)
     if study == "shapes":
-        drawn = figures.figure1(summary, figure_path, chance=chance)
+        drawn = figures.figure1(summary, figure_path, chance=chance, reference=reference)
         caption = f"Dashed line: chance ({chance:g})."
     else:
-        drawn = figures.figure2(summary, figure_path)
+        drawn = figures.figure2(summary, figure_path, reference=reference)
         caption = f"Dashed line: chance ({figures.MNIST_CHANCE:g}, 10 classes)."
     if drawn is None:
         body = (f"{FIGURE_NAMES[study]} skipped: the {study} records hold no "
@@ -74,9 +75,43 @@ def _study_section(study, rows, out_dir, chance, ddof):
         body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
                 f"deviation over seeds, {DDOF_WORDS[ddof]}. {caption}")
     table = tables.markdown_table(summary, study)
+    if reference:
+        body += ("\n\nBlack squares: the zoo's reference runs (`zoo/`, the paper's full "
+                 "protocol). " + reference_gap_text(summary, reference))
     return (f"{heading}\n\n{body}\n\n### {markdown.STUDY_TITLES[study]} summary (mean ± std over "
             f"seeds, ddof={ddof})\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
             f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), written
+
+
+def reference_gap_text(summary, reference):
+    """Per entry, how far this run's validation reconstruction loss is from the reference's.
+
+    Compares the means over the betas (and fractions) both have.
+
+    Example:
+        >>> run = [{"entry": "fc", "fraction": None, "beta": 4.0,
+        ...         "val_reconstruction_loss_mean": 300.0}]
+        >>> ref = [{"entry": "fc", "fraction": None, "beta": 4.0,
+        ...         "val_reconstruction_loss_mean": 100.0}]
+        >>> reference_gap_text(run, ref)
+        'Validation reconstruction loss against the reference, at the betas both ran: fc 300.0 against 100.0 (3.0x).'
+    """
+    column = "val_reconstruction_loss_mean"
+    known = {(line["entry"], line.get("fraction"), line["beta"]): line[column]
+             for line in reference if column in line}
+    parts = []
+    for entry in sorted({line["entry"] for line in summary}, key=tables.entry_sort_key):
+        pairs = [(line[column], known[key]) for line in summary if line["entry"] == entry
+                 and column in line
+                 and (key := (entry, line.get("fraction"), line["beta"])) in known]
+        if pairs:
+            ours = sum(pair[0] for pair in pairs) / len(pairs)
+            theirs = sum(pair[1] for pair in pairs) / len(pairs)
+            parts.append(f"{entry} {ours:.1f} against {theirs:.1f} ({ours / theirs:.1f}x)")
+    if not parts:
+        return "No beta of this run has a reference run yet."
+    return ("Validation reconstruction loss against the reference, at the betas both ran: "
+            + "; ".join(parts) + ".")
 
 
 def _regenerate_command(results_dir, report_dir, chosen, seed):
@@ -88,7 +123,7 @@ def _regenerate_command(results_dir, report_dir, chosen, seed):
 
 
 def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_cache_dir=None,
-                 mnist_path=None):
+                 mnist_path=None, zoo_dir=None):
     """Writes the report of a results directory: figures, tables, images and report.md.
 
     Everything comes from the results directory (records, config.json, saved models) and
@@ -105,6 +140,9 @@ def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_ca
         shapes_cache_dir: str, Path or None, the shapes cache (see
             `bvae_tf.data.shapes.load`). Defaults to None: `$BVAE_TF_CACHE` or the user cache.
         mnist_path: str, Path or None, `mnist.npz` (see `bvae_tf.data.mnist.load_mnist`).
+        zoo_dir: str, Path or None, the zoo folder whose reference records are drawn beside
+            this run's points. Defaults to None: the repository's `zoo/` (nothing is drawn
+            when it has no records).
 
     Returns:
         Path of report.md.
@@ -128,6 +166,7 @@ def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_ca
     sweep_config = results.read_config(results_dir)
     config = sweep_config.get("profile", {})
     rows = results.records_table(records)
+    reference_rows = results.records_table(cards.reference_records(zoo_dir))
     paper = profiles.get_profile("paper").to_config()
     parts = [f"# bvae_tf report: {results_dir.name}",
              (f"Made by `bvae-tf report` from `{results_dir}` alone (records, config.json and "
@@ -136,7 +175,8 @@ def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_ca
     files = []
     for study in results.STUDIES:
         text, written = _study_section(study, rows, out_dir, beta_vae_chance(config, records),
-                                       config.get("std_ddof", 0 if config else 1))
+                                       config.get("std_ddof", 0 if config else 1),
+                                       reference_rows)
         parts.append(text)
         files += written
     images, notes = samples.write_samples(results_dir, out_dir, trials, seed,
