@@ -101,15 +101,18 @@ class ResumeState(keras.callbacks.Callback):
         early_stopping: the `_EarlyStopping` callback of the same `fit`.
         history: dict of per-epoch lists already run (from a resumed state), or None.
         min_interval_s: float, seconds between saves at least. Defaults to 30.
+        training_s_before: float, seconds of training before this `fit` (a resumed state's).
     """
 
-    def __init__(self, directory, early_stopping, history=None, min_interval_s=30.0):
+    def __init__(self, directory, early_stopping, history=None, min_interval_s=30.0,
+                 training_s_before=0.0):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.early_stopping = early_stopping
         self.history = {key: list(values) for key, values in (history or {}).items()}
         self.min_interval_s = min_interval_s
-        self._saved_at = time.monotonic()
+        self.training_s_before = training_s_before
+        self._saved_at = self._started_at = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
@@ -125,7 +128,8 @@ class ResumeState(keras.callbacks.Callback):
         if best_weights is not None:
             np.savez(staging / "best_weights.npz", *best_weights)
         state = {"epoch": epoch + 1, "wait": wait, "best": None if best is None else float(best),
-                 "best_epoch": best_epoch, "history": self.history}
+                 "best_epoch": best_epoch, "history": self.history,
+                 "training_s": self.training_s_before + time.monotonic() - self._started_at}
         (staging / "state.json").write_text(json.dumps(state))
         previous = self.directory.with_name(self.directory.name + ".previous")
         if self.directory.exists():
@@ -207,7 +211,9 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
 
     Returns:
         `keras.callbacks.History`; `history.history` has `loss`, `reconstruction_loss`,
-        `kl_loss` and their `val_` twins, one value per epoch (a resumed run's included).
+        `kl_loss` and their `val_` twins, one value per epoch (a resumed run's included);
+        `history.resumed` is None, or the `epoch` it resumed from and the `training_s` of
+        training before.
 
     Raises:
         NaNLossError: if a loss is not finite.
@@ -230,10 +236,12 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
     state = None if resume_dir is None else _load_resume_state(resume_dir, model)
     resumed = None if state is None else (
         state["wait"], state["best"], state["best_epoch"], state["best_weights"])
+    if state is not None and log_dir is not None:
+        _keep_csv_epochs(pathlib.Path(log_dir) / "training.csv", state["epoch"])
     chosen = callbacks_for(patience, log_dir, resumed)
     if resume_dir is not None:
         chosen.append(ResumeState(resume_dir, chosen[1], state and state["history"],
-                                  resume_interval_s))
+                                  resume_interval_s, state["training_s"] if state else 0.0))
     if max_epochs is None and verbose:
         chosen.append(_UncappedProgbar())
     history = model.fit(
@@ -245,10 +253,20 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         verbose=verbose,
         shuffle=False,  # the pipelines reshuffle every epoch themselves
     )
+    history.resumed = None
     if state is not None:
         history.history = {key: state["history"].get(key, []) + list(values)
                            for key, values in history.history.items()}
+        history.resumed = {"epoch": state["epoch"], "training_s": state["training_s"]}
     return history
+
+
+def _keep_csv_epochs(path, epochs):
+    """Drops the rows of `training.csv` from epoch `epochs` on (a killed run's last ones)."""
+    if path.is_file():
+        lines = path.read_text().splitlines(keepends=True)
+        kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epochs]
+        path.write_text("".join(kept))
 
 
 LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")

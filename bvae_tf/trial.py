@@ -125,10 +125,11 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         batch_size=settings.batch_size, validation_size=settings.validation_size,
         fresh_validation_noise=settings.validation_noise == "fresh",
         rounding=settings.mnist_subset_rounding)
-    history = training.fit(model, train_ds, validation_ds, max_epochs=settings.max_epochs,
-                           patience=settings.patience, log_dir=model_dir / "logs",
-                           resume_dir=model_dir / "resume", verbose=verbose).history
-    training_s = time.perf_counter() - start
+    fitted = training.fit(model, train_ds, validation_ds, max_epochs=settings.max_epochs,
+                          patience=settings.patience, log_dir=model_dir / "logs",
+                          resume_dir=model_dir / "resume", verbose=verbose)
+    history, resumed = fitted.history, fitted.resumed
+    training_s = time.perf_counter() - start + (resumed["training_s"] if resumed else 0.0)
     model_dir.mkdir(parents=True, exist_ok=True)
     model.save(model_dir / "model.keras")
     results.atomic_write_json(model_dir / "history.json", training.per_epoch(history))
@@ -148,6 +149,7 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         "model_path": results.relative_path(model_dir / "model.keras", results_dir),
         "encoder_path": results.relative_path(encoder_dir, results_dir),
         "worker": worker or this_worker(), "training_s": round(training_s, 3),
+        "resumed_from_epoch": resumed["epoch"] if resumed else None,
         "wall_time_s": round(time.perf_counter() - start, 3),
     }
     results.write_record(results_dir, record)

@@ -159,6 +159,7 @@ def test_a_killed_fit_resumes_from_its_last_epoch_with_early_stopping_state(tmp_
                            verbose=0, callbacks=[second], resume_dir=state_dir,
                            log_dir=tmp_path / "logs", resume_interval_s=0)
     assert (first.begun, second.begun) == ([0, 1, 2], [2, 3])
+    assert history.resumed["epoch"] == 2 and history.resumed["training_s"] > 0
     assert len(history.history["val_loss"]) == 4  # the resumed epochs' history included
     assert not state_dir.exists()  # a finished fit leaves no state behind
     with open(tmp_path / "logs" / "training.csv") as file:
@@ -189,3 +190,10 @@ def test_the_state_is_saved_at_most_once_per_interval(tmp_path):
                      callbacks=[_Interrupt(at=3)], resume_dir=tmp_path / "state",
                      resume_interval_s=3600)
     assert not (tmp_path / "state").exists()  # three quick epochs: no save yet
+
+
+def test_a_resumed_log_drops_the_epochs_run_after_the_last_save(tmp_path):
+    path = tmp_path / "training.csv"
+    path.write_text("epoch,loss\n" + "".join(f"{epoch},{epoch}.5\n" for epoch in range(6)))
+    training._keep_csv_epochs(path, 3)  # state saved after epoch 3; epochs 3-5 run again
+    assert path.read_text() == "epoch,loss\n0,0.5\n1,1.5\n2,2.5\n"

@@ -13,6 +13,7 @@ RECORD_KEYS = {
     "schema_version", "study", "trial_name", "entry", "beta", "seed", "fraction", "config",
     "versions", "machine", "epochs", "best_epoch", "early_stopped", "training_s",
     "wall_time_s", "losses", "metrics", "model_path", "encoder_path", "worker",
+    "resumed_from_epoch",
 }  # fmt: skip
 # Quick settings of the acceptance test: 10 epochs at batch 100 (550 updates). At the paper's
 # batch of 1000, 10 epochs (60 updates) leave beta = 1 at 0.60 accuracy.
@@ -178,5 +179,6 @@ def test_a_trial_killed_mid_epoch_resumes_from_its_last_saved_epoch(mnist_npz, t
     assert f"Epoch {done + 1}/60" in output and "Epoch 1/60" not in output
     (record,) = results.read_records(out)
     assert record["epochs"] > done and not state.exists()
+    assert record["resumed_from_epoch"] == done and record["training_s"] > 30
     history = json.loads((out / record["model_path"]).with_name("history.json").read_text())
     assert len(history["val_loss"]) == record["epochs"]  # the killed run's epochs kept
