@@ -35,8 +35,32 @@ def beta_range(stop, step):
     return tuple(round(index * step, 6) for index in range(count + 1))
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuthorsChoices:
+    """Where the authors' code and Keras' defaults differ: one field per choice.
+
+    Every field's default is the authors' choice (`docs/protocol.md`, Departures); both
+    `TrialSettings` and `Profile` have these fields.
+    """
+
+    # Batch norm's moving-average momentum (authors: decay 0.999; Keras' default 0.99).
+    batch_norm_momentum: float = 0.999
+    # Early stopping's validation loss: "batch_statistics" (authors: their validation ran the
+    # training graph) or "moving_averages" (Keras' evaluate).
+    validation_statistics: str = "batch_statistics"
+    # Noise on denoising entries' validation inputs: "fresh" each epoch (authors) or "fixed".
+    validation_noise: str = "fresh"
+    # Shapes split: "per_seed" (authors: a new split per run, which trains every beta once) or
+    # "shared" (every trial uses the sweep's --seed split).
+    shapes_split: str = "per_seed"
+    # Metric samples: "per_model" (authors: new pairs for every model) or "per_seed".
+    metric_samples: str = "per_model"
+    # MNIST per-class subset size: "floor" (authors: int(fraction * n)) or "round".
+    mnist_subset_rounding: str = "floor"
+
+
 @dataclasses.dataclass(frozen=True)
-class TrialSettings:
+class TrialSettings(AuthorsChoices):
     """How one trial of a study is trained and scored: what `bvae_tf.trial.run_trial` reads.
 
     `Profile.settings(study)` derives it from a profile; `bvae-tf train` builds one from its
@@ -63,21 +87,6 @@ class TrialSettings:
     metrics: tuple = ()
     # Shapes: keyword options per metric.
     metric_options: dict = dataclasses.field(default_factory=dict)
-    # --- Where the authors' code and Keras' defaults differ (docs/protocol.md, Departures) ---
-    # Batch norm's moving-average momentum (authors: decay 0.999; Keras' default 0.99).
-    batch_norm_momentum: float = 0.999
-    # Early stopping's validation loss: "batch_statistics" (authors: their validation ran the
-    # training graph) or "moving_averages" (Keras' evaluate).
-    validation_statistics: str = "batch_statistics"
-    # Noise on denoising entries' validation inputs: "fresh" each epoch (authors) or "fixed".
-    validation_noise: str = "fresh"
-    # Shapes split: "per_seed" (authors: a new split per run, which trains every beta once) or
-    # "shared" (every trial uses the sweep's --seed split).
-    shapes_split: str = "per_seed"
-    # Metric samples: "per_model" (authors: new pairs for every model) or "per_seed".
-    metric_samples: str = "per_model"
-    # MNIST per-class subset size: "floor" (authors: int(fraction * n)) or "round".
-    mnist_subset_rounding: str = "floor"
 
     def __post_init__(self):
         check_choices(self)
@@ -88,7 +97,7 @@ class TrialSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class Profile:
+class Profile(AuthorsChoices):
     """One recipe of the beta sweeps; every field is used by `bvae_tf.tuning.run_sweep`."""
 
     # Name written into config.json and every record ("paper", "quick", or your own).
@@ -130,21 +139,6 @@ class Profile:
     mnist_seeds: tuple = (0, 1, 2, 3, 4)
     # MNIST study: epoch cap; None = early stopping alone.
     mnist_max_epochs: int | None = None
-    # --- Where the authors' code and Keras' defaults differ (docs/protocol.md, Departures) ---
-    # Batch norm's moving-average momentum (authors: decay 0.999; Keras' default 0.99).
-    batch_norm_momentum: float = 0.999
-    # Early stopping's validation loss: "batch_statistics" (authors: their validation ran the
-    # training graph) or "moving_averages" (Keras' evaluate).
-    validation_statistics: str = "batch_statistics"
-    # Noise on denoising entries' validation inputs: "fresh" each epoch (authors) or "fixed".
-    validation_noise: str = "fresh"
-    # Shapes split: "per_seed" (authors: a new split per run, which trains every beta once) or
-    # "shared" (every trial uses the sweep's --seed split).
-    shapes_split: str = "per_seed"
-    # Metric samples: "per_model" (authors: new pairs for every model) or "per_seed".
-    metric_samples: str = "per_model"
-    # MNIST per-class subset size: "floor" (authors: int(fraction * n)) or "round".
-    mnist_subset_rounding: str = "floor"
     # Error bars of the figures and summaries: ddof of the standard deviation over seeds
     # (authors' MNIST summary: 1, the sample standard deviation; 0 is numpy's default).
     std_ddof: int = 1
@@ -220,8 +214,7 @@ class Profile:
         return _jsonable(dataclasses.asdict(self))
 
 
-FIDELITY_FIELDS = ("batch_norm_momentum", "validation_statistics", "validation_noise",
-                   "shapes_split", "metric_samples", "mnist_subset_rounding")
+FIDELITY_FIELDS = tuple(field.name for field in dataclasses.fields(AuthorsChoices))
 CHOICES = {
     "validation_statistics": ("batch_statistics", "moving_averages"),
     "validation_noise": ("fresh", "fixed"),
@@ -350,5 +343,5 @@ def get_profile(name_or_path):
     return profile
 
 
-__all__ = ["NAMES", "STUDIES", "Profile", "TrialSettings", "beta_range", "check_grid_values",
+__all__ = ["NAMES", "STUDIES", "AuthorsChoices", "Profile", "TrialSettings", "beta_range", "check_grid_values",
            "get_profile"]
