@@ -289,3 +289,15 @@ def test_reference_runs_are_drawn_and_compared(report, results_dir, tmp_path,
     assert "conv " not in text.split("Black squares")[1].split("\n")[0]  # no conv reference
     without = (report.parent / "figure1.png").read_bytes()
     assert (compared.parent / "figure1.png").read_bytes() != without
+
+
+def test_a_truncated_saved_model_stops_the_report_before_it_is_written(results_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "results"
+    shutil.copytree(results_dir, copy, ignore=shutil.ignore_patterns("report"))
+    damaged = copy / "models" / "shapes" / MODEL_TRIALS[0] / "model.keras"
+    damaged.write_bytes(damaged.read_bytes()[:2000])
+    with pytest.raises(ValueError, match=rf"Damaged saved models: \['{damaged}"):
+        write_report(copy, zoo_dir=tmp_path / "no_zoo")
+    assert not (copy / "report").exists()  # nothing half written
