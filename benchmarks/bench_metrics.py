@@ -6,6 +6,13 @@ its defaults: total seconds, seconds inside the encoder and their share, images 
 (after de-duplication) and requested (before), and the metric's main number. The shapes
 grid is loaded (built if absent) before timing.
 
+With `--profile paper` (or `quick`), one table instead: each metric of the profile with the
+profile's options (`metric_options`, the rest at the metric's defaults), as one trial runs it
+(`bvae_tf.metrics.compute`, the trial's seed), and its seconds, on an untrained
+`bvae_tf.zoo.fc()` encoder (`--entry` for another) called with the profile's batch size;
+printed beside the CPU model and thread count (`lscpu`) and the load average before and
+after (`os.getloadavg()`). `--dci-n-jobs 1` adds a row of DCI fitted sequentially.
+
 With `--dci-models`, a second table: DCI at its default sizes with each importance model
 (gradient boosting with 100 or 10 trees, random forest) on two encoders with known
 answers, as the tests build them: the oracle (the 5 factors read from the grid, scaled to
@@ -17,10 +24,13 @@ Example:
     $ python benchmarks/bench_metrics.py --only beta_vae,mig   # some rows
     $ python benchmarks/bench_metrics.py --quick               # small sizes, to check it
     $ python benchmarks/bench_metrics.py --only mig --dci-models
+    $ python benchmarks/bench_metrics.py --profile paper        # one trial's metric cost
 """
 
 import argparse
+import functools
 import os
+import subprocess
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,7 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from bvae_tf import metrics, zoo
+from bvae_tf import metrics, profiles, zoo
 from bvae_tf.data import shapes
 
 ROWS = {
@@ -138,6 +148,47 @@ def dci_models_table(data, seed):
                   f"{scores['dci.informativeness_test']:.3f}", flush=True)
 
 
+def cpu_description():
+    """`lscpu`'s model name and CPU count (os.cpu_count() where lscpu is missing)."""
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return f"unknown CPU, {os.cpu_count()} threads"
+    fields = dict(line.split(":", 1) for line in lines.splitlines() if ":" in line)
+    model = fields.get("Model name", "unknown CPU").strip()
+    return f"{model}, {fields.get('CPU(s)', os.cpu_count()).strip()} threads"
+
+
+def _load():
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def profile_table(profile_name, entry, seed, cache_dir, dci_n_jobs):
+    """One trial's metrics at a profile's settings: metric, options, seconds."""
+    profile = profiles.get_profile(profile_name)
+    data = shapes.load(cache_dir=cache_dir)
+    model = getattr(zoo, entry)(seed=0)
+    encoder = functools.partial(model.encode, batch_size=profile.batch_size)
+    encoder(data.sample_observations_from_factors(data.sample_factors(1_000, 0), 0))  # warm-up
+    rows = [(name, dict(profile.metric_options.get(name, {})), True) for name in profile.metrics]
+    if dci_n_jobs is not None and "dci" in profile.metrics:
+        rows.append(("dci", {**profile.metric_options.get("dci", {}), "n_jobs": dci_n_jobs},
+                     False))
+    print(f"Profile {profile.name!r}, encoder zoo.{entry}() untrained, seed {seed}; "
+          f"CPU: {cpu_description()}; load average (1/5/15 min) before: {_load()}")
+    print("| metric | options | seconds | main number |\n|---|---|---:|---:|")
+    total = 0.0
+    for name, options, in_profile in rows:
+        start = time.perf_counter()
+        scores = metrics.compute(name, data, encoder, seed, **{name: options})
+        seconds = time.perf_counter() - start
+        total += seconds if in_profile else 0.0
+        shown = ", ".join(f"{key}={value!r}" for key, value in options.items()) or "defaults"
+        print(f"| {name} | {shown} | {seconds:.1f} | {scores[name]:.3f} |", flush=True)
+    print(f"| all of the profile's metrics | | {total:.1f} | |")
+    print(f"Load average after: {_load()}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(ROWS), help="Comma-separated rows.")
@@ -146,7 +197,15 @@ def main():
     parser.add_argument("--quick", action="store_true", help="Small sizes (a smoke test).")
     parser.add_argument("--dci-models", action="store_true",
                         help="Also compare DCI's importance models on known encoders.")
+    parser.add_argument("--profile", default=None,
+                        help="Time one trial's metrics at this profile's settings instead.")
+    parser.add_argument("--entry", default="fc", help="Zoo entry of --profile's encoder.")
+    parser.add_argument("--dci-n-jobs", type=int, default=None,
+                        help="With --profile: also time DCI with this n_jobs.")
     args = parser.parse_args()
+    if args.profile:
+        profile_table(args.profile, args.entry, args.seed, args.cache_dir, args.dci_n_jobs)
+        return
     data = shapes.load(cache_dir=args.cache_dir)
     model = zoo.conv(seed=0)
     print(f"CPUs: {os.cpu_count()}; TF threads: intra-op "
