@@ -301,3 +301,13 @@ def test_a_truncated_saved_model_stops_the_report_before_it_is_written(results_d
     with pytest.raises(ValueError, match=rf"Damaged saved models: \['{damaged}"):
         write_report(copy, zoo_dir=tmp_path / "no_zoo")
     assert not (copy / "report").exists()  # nothing half written
+
+
+def test_report_md_lists_where_a_profile_departs_from_the_authors():
+    from bvae_tf.reports import markdown
+
+    paper = profiles.get_profile("paper").to_config()
+    quick = markdown.departures_text(profiles.get_profile("quick").to_config(), paper)
+    assert "batch_norm_momentum = 0.99 (the authors: 0.999)" in quick
+    assert "stops after 20 epochs without improvement, at most 10000 epochs" in quick
+    assert markdown.departures_text(paper, paper).startswith("Follows the authors' choices")

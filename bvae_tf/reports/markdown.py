@@ -155,11 +155,23 @@ def departures_text(config, paper):
     """
     differing = [f"{key} = {config[key]} (the authors: {paper[key]})" for key in FIDELITY_KEYS
                  if key in config and key in paper and config[key] != paper[key]]
+    if "beta_vae" in (config.get("metrics") or ()):
+        ours = _stopping_rule(config)
+        if ours != _stopping_rule(paper):
+            differing.append(f"the beta-VAE score's classifier stops after {ours[0]} epochs "
+                             f"without improvement, at most {ours[1]} epochs (the authors: "
+                             f"{_stopping_rule(paper)[0]}, no cap)")
     if not differing:
         return ("Follows the authors' choices wherever their code and Keras' defaults differ "
                 "(docs/protocol.md, Departures).")
     return ("Departs from the authors' protocol in: " + "; ".join(differing)
             + ". See docs/protocol.md, Departures.")
+
+
+def _stopping_rule(config):
+    """(patience, epoch cap) of the beta-VAE score's classifier in a profile's config."""
+    options = (config.get("metric_options") or {}).get("beta_vae") or {}
+    return options.get("patience", 20), options.get("max_epochs", 10_000)
 
 
 def samples_section(written, notes, default_choice=True):
