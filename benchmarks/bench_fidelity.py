@@ -23,9 +23,9 @@ import subprocess
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bvae_tf import inputs, profiles, results, trial  # noqa: E402
+from bvae_tf import inputs, profiles, results, trial
 
 CHOICES = {
     "authors": {"batch_norm_momentum": 0.999, "validation_statistics": "batch_statistics",
