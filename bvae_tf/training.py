@@ -241,7 +241,8 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
     chosen = callbacks_for(patience, log_dir, resumed)
     if resume_dir is not None:
         chosen.append(ResumeState(resume_dir, chosen[1], state and state["history"],
-                                  resume_interval_s, state["training_s"] if state else 0.0))
+                                  resume_interval_s,
+                                  state.get("training_s", 0.0) if state else 0.0))
     if max_epochs is None and verbose:
         chosen.append(_UncappedProgbar())
     history = model.fit(
@@ -257,7 +258,7 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
     if state is not None:
         history.history = {key: state["history"].get(key, []) + list(values)
                            for key, values in history.history.items()}
-        history.resumed = {"epoch": state["epoch"], "training_s": state["training_s"]}
+        history.resumed = {"epoch": state["epoch"], "training_s": state.get("training_s", 0.0)}
     return history
 
 
