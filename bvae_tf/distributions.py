@@ -18,6 +18,12 @@ import tensorflow_probability as tfp
 tfd = tfp.distributions
 
 
+def _at_least_float32(tensor):
+    """Casts bfloat16 and float16 tensors to float32: sums over many terms stay float32."""
+    tensor = tf.convert_to_tensor(tensor)
+    return tf.cast(tensor, tf.float32) if tensor.dtype.size < 4 else tensor
+
+
 def posterior(z_mean, z_log_var):
     """Returns the encoder's posterior q(z | x), a diagonal Gaussian.
 
@@ -57,7 +63,8 @@ def prior_like(z_mean):
 def kl_divergence(z_mean, z_log_var):
     """Returns the analytic KL(q(z | x) || N(0, I)) of every example, in nats.
 
-    Equals `0.5 * sum(z_mean**2 + exp(z_log_var) - z_log_var - 1)` over latents.
+    Equals `0.5 * sum(z_mean**2 + exp(z_log_var) - z_log_var - 1)` over latents,
+    computed in float32 at least (bfloat16 inputs are cast up).
 
     Args:
         z_mean: float tensor [batch, latent_dim].
@@ -70,6 +77,7 @@ def kl_divergence(z_mean, z_log_var):
     >>> kl_divergence(tf.ones([1, 2]), tf.zeros([1, 2])).numpy()  # 0.5 * (1 + 1)
     array([1.], dtype=float32)
     """
+    z_mean, z_log_var = _at_least_float32(z_mean), _at_least_float32(z_log_var)
     return tfd.kl_divergence(posterior(z_mean, z_log_var), prior_like(z_mean))
 
 
@@ -77,7 +85,8 @@ def bernoulli_log_likelihood(logits, targets):
     """Returns log p(targets | logits) of every example, summed over all pixels.
 
     Each pixel is a Bernoulli variable with the given logit; `targets` may be grey
-    values in [0, 1] (MNIST), where this is minus the sigmoid cross-entropy.
+    values in [0, 1] (MNIST), where this is minus the sigmoid cross-entropy. Computed in
+    float32 at least: bfloat16 logits are cast up before the sum over pixels.
 
     Args:
         logits: float tensor [batch, height, width, channels] (any rank >= 2).
@@ -91,6 +100,23 @@ def bernoulli_log_likelihood(logits, targets):
     ...                                      tf.ones([1, 2, 2, 1]))[0]), 4)  # 4 log(1/2)
     -2.7726
     """
-    pixels = tfd.Bernoulli(logits=logits, dtype=logits.dtype)
-    image = tfd.Independent(pixels, reinterpreted_batch_ndims=len(logits.shape) - 1)
-    return image.log_prob(tf.cast(targets, logits.dtype))
+    logits = _at_least_float32(logits)
+    flat_logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
+    flat_targets = tf.reshape(tf.cast(targets, logits.dtype), tf.shape(flat_logits))
+    return _log_likelihood(flat_logits, flat_targets)
+
+
+@tf.custom_gradient
+def _log_likelihood(logits, targets):
+    """sum(targets * logits - softplus(logits)) per row, with a hand-written gradient.
+
+    The gradient `targets - sigmoid(logits)` takes 3 passes over the pixels instead of
+    autodiff's 6; the value is the same as TFP's `Bernoulli(logits).log_prob(targets)`.
+    """
+    log_likelihood = tf.reduce_sum(targets * logits - tf.nn.softplus(logits), axis=1)
+
+    def gradient(upstream):
+        upstream = upstream[:, tf.newaxis]
+        return upstream * (targets - tf.sigmoid(logits)), upstream * logits
+
+    return log_likelihood, gradient

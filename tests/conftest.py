@@ -6,6 +6,15 @@ import shutil
 
 import pytest
 
+# `precision="auto"` and `jit_compile="auto"` (the zoo's defaults) are resolved by
+# `bvae_tf.speed.resolve`, whose first use on a machine trains every candidate for about a
+# minute (the probe). No test may start it silently, nor depend on what it measures, so the
+# session pins both through the override variables, which subprocesses (the CLI tests)
+# inherit too. A test that wants the probe or "auto" removes them with
+# `monkeypatch.delenv` (tests/test_speed.py does).
+os.environ["BVAE_TF_PRECISION"] = "float32"
+os.environ["BVAE_TF_JIT_COMPILE"] = "false"
+
 SHARED_MNIST = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
 
 

@@ -13,6 +13,8 @@ from bvae_tf.models import architectures, checks, gradient_registry
 
 ARCHITECTURES = ("fc", "conv")
 VALIDATION_STATISTICS = ("moving_averages", "batch_statistics")
+# Keras dtype policies a model can be built with; "mixed_bfloat16" keeps float32 variables.
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 # The paper's shapes networks (Section 3; authors' `FcAutoencoder`, `ConvAutoencoder(64, 10)`).
 _SHAPES_SIZES = {
@@ -73,10 +75,18 @@ class BetaVAE(keras.Model):
         denoising: bool, whether the model must be trained on (noisy, clean) pairs; `fit`
             refuses clean data. Defaults to False.
         seed: int or None, seeds the initializers and the sampling of z. Defaults to None.
+        precision: str, "float32" or "mixed_bfloat16": the Keras dtype policy of every
+            layer of the encoder and decoder (the model's own; Keras' global policy is left
+            alone). Under "mixed_bfloat16" the variables stay float32 and the layers
+            compute in bfloat16, except batch norm's statistics, the code heads and the
+            loss: `z_mean`, `z_log_var`, the logits seen by the loss and both loss terms
+            are float32. Fast only where the hardware runs bfloat16 natively (see
+            `bvae_tf.speed`). Defaults to "float32".
         **kwargs: `keras.Model` arguments (`name`, `dtype`, `trainable`).
 
     Raises:
-        ValueError: on an unknown architecture, inconsistent sizes or a negative beta.
+        ValueError: on an unknown architecture or precision, inconsistent sizes or a
+            negative beta.
 
     Example:
     >>> model = BetaVAE(architecture="fc", image_shape=(8, 8, 1), latent_dim=2,
@@ -110,6 +120,7 @@ class BetaVAE(keras.Model):
         beta=1.0,
         denoising=False,
         seed=None,
+        precision="float32",
         **kwargs,
     ):
         config = _resolve_config(locals())
@@ -146,10 +157,13 @@ class BetaVAE(keras.Model):
         if not training and self.validation_statistics == "batch_statistics":
             return self._with_batch_statistics(inputs)
         codes = self.encoder(inputs, training=training)
-        noise = keras.random.normal(ops.shape(codes["z_mean"]), seed=self.seed_generator)
-        z = codes["z_mean"] + ops.exp(0.5 * codes["z_log_var"]) * noise
-        logits = self.decoder(z, training=training)
-        return {"z_mean": codes["z_mean"], "z_log_var": codes["z_log_var"], "logits": logits}
+        z_mean, z_log_var = codes["z_mean"], codes["z_log_var"]
+        noise = keras.random.normal(
+            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        )
+        z = z_mean + ops.exp(0.5 * z_log_var) * noise
+        logits = ops.cast(self.decoder(z, training=training), "float32")
+        return {"z_mean": z_mean, "z_log_var": z_log_var, "logits": logits}
 
     def _with_batch_statistics(self, inputs):
         """`call` with batch norm on the batch's moments, its moving averages unchanged."""
@@ -256,7 +270,8 @@ class BetaVAE(keras.Model):
     def _decode_batch(self):
         spec = tf.TensorSpec([None, self.latent_dim], tf.float32)
         return tf.function(
-            lambda z: tf.sigmoid(self.decoder(z, training=False)), input_signature=[spec]
+            lambda z: tf.sigmoid(tf.cast(self.decoder(z, training=False), tf.float32)),
+            input_signature=[spec],
         )
 
     def get_config(self):
@@ -294,6 +309,11 @@ def _resolve_config(arguments):
     for key in ("image_shape", "encoder_units", "decoder_units") + _CONV_ONLY[:3]:
         if config[key] is not None:
             config[key] = tuple(int(size) for size in config[key])
+    if config["precision"] not in PRECISIONS:
+        raise ValueError(
+            f"precision must be one of {PRECISIONS}; got {config['precision']!r}. "
+            f"(\"auto\" is resolved by bvae_tf.speed.resolve before the model is built.)"
+        )
     config["beta"] = checks.check_beta(config["beta"])
     if config["validation_statistics"] not in VALIDATION_STATISTICS:
         raise ValueError(f"validation_statistics must be one of {VALIDATION_STATISTICS}; got "

@@ -7,6 +7,10 @@ import pytest
 import tensorflow as tf
 
 from bvae_tf.models import BetaVAE
+from bvae_tf.models.beta_vae import PRECISIONS
+
+# Every test that builds a model runs in both precisions (issue 11).
+PER_PRECISION = pytest.mark.parametrize("precision", PRECISIONS)
 
 
 def _log_sigmoid(x):
@@ -24,24 +28,28 @@ def _expected_losses(outputs, targets):
     return reconstruction, kl
 
 
-def test_outputs_are_named_tensors_of_the_right_shapes():
-    model = helpers.tiny_model("conv")
+@PER_PRECISION
+def test_outputs_are_named_tensors_of_the_right_shapes(precision):
+    model = helpers.tiny_model("conv", precision=precision)
     outputs = model(helpers.binary_images(5, (16, 16, 1)))
     assert {key: tuple(value.shape) for key, value in outputs.items()} == {
         "z_mean": (5, 3), "z_log_var": (5, 3), "logits": (5, 16, 16, 1)
     }
 
 
-def test_model_is_built_and_stores_its_arguments():
-    model = helpers.tiny_model("conv", beta=2.5, denoising=True, compile=False)
+@PER_PRECISION
+def test_model_is_built_and_stores_its_arguments(precision):
+    model = helpers.tiny_model("conv", beta=2.5, denoising=True, compile=False,
+                               precision=precision)
     assert model.built
     assert (model.latent_dim, model.image_shape, model.denoising) == (3, (16, 16, 1), True)
     assert model.decoder_reshape == (4, 4, 3) and model.beta == 2.5
 
 
 @pytest.mark.parametrize("beta", [0.0, 1.0, 4.0])
-def test_compute_loss_matches_the_definition(beta):
-    model = helpers.tiny_model("fc", beta=beta)
+@PER_PRECISION
+def test_compute_loss_matches_the_definition(beta, precision):
+    model = helpers.tiny_model("fc", beta=beta, precision=precision)
     images = helpers.binary_images(6, (16, 16, 1), seed=1)
     grey = np.random.default_rng(2).random(images.shape).astype(np.float32)  # MNIST-like
     outputs = model(images, training=False)
@@ -54,8 +62,9 @@ def test_compute_loss_matches_the_definition(beta):
     np.testing.assert_allclose(float(model.kl_loss_tracker.result()), kl, rtol=1e-5)
 
 
-def test_targets_default_to_inputs():
-    model = helpers.tiny_model("fc")
+@PER_PRECISION
+def test_targets_default_to_inputs(precision):
+    model = helpers.tiny_model("fc", precision=precision)
     images = helpers.binary_images(4, (16, 16, 1))
     outputs = model(images)
     assert float(model.compute_loss(images, None, outputs)) == pytest.approx(
@@ -64,15 +73,17 @@ def test_targets_default_to_inputs():
         float(model.compute_loss(images, images, outputs)))
 
 
-def test_z_is_sampled_at_beta_zero():
-    model = helpers.tiny_model("fc", beta=0.0)
+@PER_PRECISION
+def test_z_is_sampled_at_beta_zero(precision):
+    model = helpers.tiny_model("fc", beta=0.0, precision=precision)
     images = helpers.binary_images(4, (16, 16, 1))
     first, second = model(images)["logits"], model(images)["logits"]
     assert not np.allclose(np.array(first), np.array(second))
 
 
-def test_beta_variable_changes_the_loss_of_the_next_step():
-    model = helpers.tiny_model("fc", beta=1.0, compile=False)
+@PER_PRECISION
+def test_beta_variable_changes_the_loss_of_the_next_step(precision):
+    model = helpers.tiny_model("fc", beta=1.0, compile=False, precision=precision)
     # Learning rate 0 (and batch statistics in training): the steps differ by beta alone.
     model.compile(optimizer=keras.optimizers.Adam(0.0), run_eagerly=False)
     images = helpers.binary_images(8, (16, 16, 1))
@@ -88,8 +99,9 @@ def test_beta_variable_changes_the_loss_of_the_next_step():
         high["reconstruction_loss"][0] + 100.0 * high["kl_loss"][0], rel=1e-5)
 
 
-def test_metrics_reach_fit_evaluate_and_callbacks():
-    model = helpers.tiny_model("conv")
+@PER_PRECISION
+def test_metrics_reach_fit_evaluate_and_callbacks(precision):
+    model = helpers.tiny_model("conv", precision=precision)
     images = helpers.binary_images(8, (16, 16, 1))
     seen = []
     callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(logs))
@@ -101,8 +113,9 @@ def test_metrics_reach_fit_evaluate_and_callbacks():
     assert set(model.evaluate(images, images, verbose=0, return_dict=True)) == names
 
 
-def test_wrong_image_shape_is_refused_naming_the_expected_shape():
-    model = helpers.tiny_model("fc")
+@PER_PRECISION
+def test_wrong_image_shape_is_refused_naming_the_expected_shape(precision):
+    model = helpers.tiny_model("fc", precision=precision)
     wrong = helpers.binary_images(4, (28, 28, 1))
     for call in (lambda: model.fit(wrong, epochs=1, verbose=0), lambda: model.encode(wrong),
                  lambda: model.fit(tf.data.Dataset.from_tensors((wrong, wrong)), verbose=0)):
@@ -110,8 +123,9 @@ def test_wrong_image_shape_is_refused_naming_the_expected_shape():
             call()
 
 
-def test_encode_accepts_images_without_channel_axis():
-    model = helpers.tiny_model("fc")
+@PER_PRECISION
+def test_encode_accepts_images_without_channel_axis(precision):
+    model = helpers.tiny_model("fc", precision=precision)
     images = helpers.binary_images(3, (16, 16, 1))
     np.testing.assert_array_equal(model.encode(images[..., 0]), model.encode(images))
 
@@ -135,8 +149,9 @@ def test_invalid_architectures_are_refused():
         helpers.tiny_model("conv", decoder_reshape=(8, 8, 3))
 
 
-def test_denoising_model_refuses_clean_data_saying_how_to_add_noise():
-    model = helpers.tiny_model("fc", denoising=True)
+@PER_PRECISION
+def test_denoising_model_refuses_clean_data_saying_how_to_add_noise(precision):
+    model = helpers.tiny_model("fc", denoising=True, precision=precision)
     images = helpers.binary_images(4, (16, 16, 1))
     clean = [
         lambda: model.fit(images, epochs=1, verbose=0),
@@ -151,9 +166,11 @@ def test_denoising_model_refuses_clean_data_saying_how_to_add_noise():
     model.fit(tf.data.Dataset.from_tensors((noisy, images)), epochs=1, verbose=0)
 
 
-def test_same_seed_same_weights_and_codes():
-    first, second = helpers.tiny_model("conv", seed=7), helpers.tiny_model("conv", seed=7)
-    other = helpers.tiny_model("conv", seed=8)
+@PER_PRECISION
+def test_same_seed_same_weights_and_codes(precision):
+    first, second = (helpers.tiny_model("conv", seed=7, precision=precision)
+                     for _ in range(2))
+    other = helpers.tiny_model("conv", seed=8, precision=precision)
     for a, b in zip(first.weights, second.weights):
         np.testing.assert_array_equal(np.array(a), np.array(b))
     assert any(not np.array_equal(np.array(a), np.array(b))
@@ -163,8 +180,9 @@ def test_same_seed_same_weights_and_codes():
     assert not np.array_equal(first.sample_codes(images, 3), first.sample_codes(images, 4))
 
 
-def test_inference_methods_batch_and_agree():
-    model = helpers.tiny_model("conv")
+@PER_PRECISION
+def test_inference_methods_batch_and_agree(precision):
+    model = helpers.tiny_model("conv", precision=precision)
     images = helpers.binary_images(7, (16, 16, 1))
     z_mean, z_log_var = model.distribution_parameters(images, batch_size=3)
     outputs = model.encoder(images, training=False)
@@ -179,8 +197,9 @@ def test_inference_methods_batch_and_agree():
 
 
 @pytest.mark.parametrize("architecture", ["fc", "conv"])
-def test_round_trips_and_one_step(architecture, tmp_path):
-    model = helpers.tiny_model(architecture, beta=3.0, seed=1)
+@PER_PRECISION
+def test_round_trips_and_one_step(architecture, tmp_path, precision):
+    model = helpers.tiny_model(architecture, beta=3.0, seed=1, precision=precision)
     images = helpers.binary_images(4, (16, 16, 1))
     helpers.check_config_round_trip(model)
     helpers.check_one_step_fit(model, images)
@@ -218,3 +237,41 @@ def test_validation_on_batch_statistics_leaves_the_moving_averages_alone(run_eag
 def test_validation_statistics_is_checked():
     with pytest.raises(ValueError, match="validation_statistics must be one of"):
         helpers.tiny_model("fc", validation_statistics="batch")
+
+
+@pytest.mark.parametrize("architecture", ["fc", "conv"])
+def test_bfloat16_is_the_models_own_policy_and_sums_stay_float32(architecture):
+    before = keras.config.dtype_policy().name
+    model = helpers.tiny_model(architecture, precision="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == before == "float32"  # no global side effect
+    heads = {"z_mean", "z_log_var"}
+    for network in (model.encoder, model.decoder):
+        for layer in network.layers[1:]:  # after the Input
+            expected = "float32" if layer.name in heads else "mixed_bfloat16"
+            assert layer.dtype_policy.name == expected, layer.name
+    assert {variable.dtype for variable in model.weights} == {"float32"}
+    float32_model = helpers.tiny_model(architecture)
+    assert {layer.dtype_policy.name for layer in float32_model.decoder.layers} == {"float32"}
+    images = helpers.binary_images(4, (16, 16, 1))
+    outputs = model(images, training=True)
+    assert {key: value.dtype for key, value in outputs.items()} == dict.fromkeys(
+        outputs, "float32")
+    assert model.decoder(outputs["z_mean"]).dtype == "bfloat16"  # cast up before the loss
+    assert model.encode(images).dtype == model.decode(np.zeros((2, 3))).dtype == np.float32
+    assert all(value.dtype == np.float32 for value in model.distribution_parameters(images))
+    loss = model.compute_loss(images, images, outputs)
+    assert loss.dtype == "float32"
+    assert float(model.reconstruction_loss_tracker.result()) > 0
+
+
+def test_precision_is_validated_and_saved(tmp_path):
+    with pytest.raises(ValueError, match=r"precision must be one of \('float32', "
+                                         r"'mixed_bfloat16'\); got 'float16'"):
+        helpers.tiny_model("fc", precision="float16")
+    model = helpers.tiny_model("fc", precision="mixed_bfloat16")
+    assert model.precision == model.get_config()["precision"] == "mixed_bfloat16"
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert loaded.precision == "mixed_bfloat16"
+    assert loaded.decoder.get_layer("output").dtype_policy.name == "mixed_bfloat16"
+    assert helpers.tiny_model("fc").precision == "float32"
