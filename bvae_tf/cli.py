@@ -124,6 +124,19 @@ def _add_train(subparsers, parents):
     parser.add_argument("--metrics", default="", help="Shapes: comma-separated metrics of "
                         "the exported encoder (default: none). MNIST trials always score "
                         "the SVM.")
+    _add_speed_arguments(parser)
+
+
+def _add_speed_arguments(parser):
+    parser.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"),
+                        default="auto", help="auto (default): the faster on this machine, "
+                        "bfloat16 only where the hardware has it (see `bvae-tf speed`).")
+    parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
+                        help="XLA: auto (default) where it measured faster on this machine.")
+
+
+def _jit_compile(text):
+    return text if text == "auto" else text == "true"
 
 
 def _run_train(args):
@@ -135,7 +148,8 @@ def _run_train(args):
     chosen = metrics.parse_names(args.metrics) if args.metrics and not mnist else ()
     settings = profiles.TrialSettings(
         max_epochs=args.max_epochs, train_fraction=None if mnist else args.train_fraction,
-        validation_size=args.validation_size, metrics=tuple(chosen))
+        validation_size=args.validation_size, metrics=tuple(chosen), precision=args.precision,
+        jit_compile=_jit_compile(args.jit_compile))
     _check_writable_dir(args.results, "--results")
     try:
         record = trial.run_trial(spec, settings, args.results, cache_dir=args.cache_dir,
@@ -355,6 +369,26 @@ def _run_serving_config(args):
     print(f"wrote {path} ({len(serving.find_servables(args.root))} servables)")
 
 
+def _add_speed(subparsers, parents):
+    parser = subparsers.add_parser(
+        "speed", help="Measure (or show the cached) training speed of a zoo entry per "
+        "precision and XLA setting on this machine: what precision/jit_compile 'auto' picks.")
+    parser.add_argument("--model", default="fc", choices=zoo.NAMES, help="Zoo entry "
+                        "(default: fc).")
+    parser.add_argument("--batch-size", type=_integer(1), default=1000,
+                        help="Training batch size (default: 1000, the paper's).")
+    parser.add_argument("--refresh", action="store_true", help="Measure again even if the "
+                        "cache has the answer.")
+
+
+def _run_speed(args):
+    from bvae_tf import speed
+
+    config = zoo.entry(args.model).model_config()
+    rows = speed.probe_table(config, args.batch_size, refresh=args.refresh)
+    print(speed.format_table(rows, config, args.batch_size))
+
+
 def _add_zoo(subparsers, parents):
     parser = subparsers.add_parser(
         "zoo", parents=parents, help="Zoo cards: collect reference records and images into "
@@ -416,6 +450,7 @@ COMMANDS = {
     "reproduce": (_add_reproduce, _run_reproduce, "both"),
     "serving-config": (_add_serving_config, _run_serving_config, "none"),
     "zoo": (_add_zoo, _run_zoo, "both"),
+    "speed": (_add_speed, _run_speed, "none"),
 }
 
 

@@ -116,6 +116,7 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         data = data.with_split_seed(split_seed)
     model_dir = results.model_dir(results_dir, spec.study, spec.name)
     model = zoo.build(spec.entry, spec.beta, seed=spec.seed, jit_compile=settings.jit_compile,
+                      precision=settings.precision, batch_size=settings.batch_size,
                       learning_rate=settings.learning_rate,
                       batch_norm_momentum=settings.batch_norm_momentum,
                       validation_statistics=settings.validation_statistics)
@@ -138,7 +139,8 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     encoder = export.load_encoder(encoder_dir, batch_size=settings.batch_size)
     scores = _score(spec, settings, encoder, data)
     config = {**settings.to_config(), "learning_rate": float(model.optimizer.learning_rate),
-              "jit_compile": bool(model.jit_compile), "split_seed": int(split_seed),
+              "jit_compile": bool(model.jit_compile), "precision": model.precision,
+              "split_seed": int(split_seed),
               "train_batches": int(train_ds.cardinality())}
     record = {
         "schema_version": results.SCHEMA_VERSION, "study": spec.study,

@@ -30,9 +30,6 @@ import dataclasses
 DATASETS = ("shapes", "mnist")
 # `tf.train.AdamOptimizer`'s default epsilon (authors' code); Keras' default is 1e-7.
 ADAM_EPSILON = 1e-8
-# XLA per architecture, measured on 2 free CPU cores at the paper's batch of 1000
-# (BENCHMARKS.md, "Training throughput"): 1.9x faster for fc, 1.4x slower for conv.
-XLA_BY_ARCHITECTURE = {"fc": True, "conv": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +163,7 @@ def names(dataset=None):
 
 
 def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
-          jit_compile="auto", **model_options):
+          precision="auto", jit_compile="auto", batch_size=1000, **model_options):
     """Returns zoo entry `name` as a compiled `BetaVAE` with the paper's defaults.
 
     Args:
@@ -175,33 +172,35 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
         latent_dim: int or None: the entry's (paper) when None.
         seed: int or None, seeds initializers and sampling. Defaults to 0.
         learning_rate: float or "auto": the entry's rule (`ZooEntry.learning_rate_at`).
-        jit_compile: bool or "auto": XLA where it measured faster for the architecture.
+        precision: "float32", "mixed_bfloat16" or "auto": the fastest on this machine, by a
+            short cached probe (`bvae_tf.speed.resolve`; `$BVAE_TF_PRECISION` overrides).
+        jit_compile: bool or "auto": XLA where it measured faster here (`bvae_tf.speed`;
+            `$BVAE_TF_JIT_COMPILE` overrides).
+        batch_size: int, the batch the model will train at: what "auto" is measured at.
+            Defaults to 1000 (the paper's).
         **model_options: further `BetaVAE` arguments (e.g. `batch_norm_momentum`).
 
     Returns:
-        A compiled `bvae_tf.models.BetaVAE`, its optimizer built (so that a model saved
-        before training loads its optimizer state cleanly).
+        A compiled `bvae_tf.models.BetaVAE` (optimizer: Adam with TensorFlow's fused update,
+        `bvae_tf.speed.Adam`), its optimizer built so that a model saved before training
+        loads its optimizer state cleanly.
 
     Raises:
         ValueError: unknown entry, negative beta, or an argument `BetaVAE` refuses.
     """
-    import keras
-
+    from bvae_tf import speed
     from bvae_tf.models import BetaVAE
 
     item = entry(name)
     config = item.model_config()
     if latent_dim is not None:
         config["latent_dim"] = latent_dim
-    model = BetaVAE(beta=beta, seed=seed, **config, **model_options)
+    precision, jit_compile = speed.resolve(config, batch_size, precision, jit_compile)
+    model = BetaVAE(beta=beta, seed=seed, precision=precision, **config, **model_options)
     if learning_rate == "auto":
         learning_rate = item.learning_rate_at(model.beta)
-    if jit_compile == "auto":
-        jit_compile = XLA_BY_ARCHITECTURE[item.architecture]
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON),
-        jit_compile=jit_compile,
-    )
+    model.compile(optimizer=speed.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON),
+                  jit_compile=jit_compile)
     model.optimizer.build(model.trainable_variables)
     return model
 

@@ -20,7 +20,8 @@ LAYERS = (
     ("distributed", "kt_compat"),
     ("trial",),
     ("scoring", "inputs", "profiles"),
-    ("zoo", "training", "export", "serving", "metrics", "speed"),
+    ("zoo", "training", "export", "serving", "metrics"),
+    ("speed",),
     ("models", "data", "results"),
     ("distributions",),
 )

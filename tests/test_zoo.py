@@ -101,7 +101,8 @@ def test_entry_defaults(name, dataset, image_shape, latent_dim, denoising):
     assert isinstance(optimizer, keras.optimizers.Adam)
     assert float(optimizer.learning_rate) == pytest.approx(1e-3)
     assert optimizer.epsilon == 1e-8  # tf.train.AdamOptimizer's, as the authors'
-    assert model.jit_compile == zoo.XLA_BY_ARCHITECTURE[model.architecture]
+    # tests/conftest.py pins "auto" to float32 without XLA ($BVAE_TF_PRECISION, ...)
+    assert (model.precision, model.jit_compile) == ("float32", False)
 
 
 @pytest.mark.parametrize("name, rate", [("fc", 3e-5), ("conv_denoising", 3e-5),
@@ -131,3 +132,11 @@ def test_every_number_of_the_table_has_a_source():
         assert set(entry.sources) == {"image_shape", "latent_dim", "learning_rate",
                                       "beta_zero_learning_rate", "layers", "denoising"}
         assert all(isinstance(text, str) and text for text in entry.sources.values())
+
+
+def test_precision_and_xla_reach_the_model_and_the_optimizer_is_fused_adam():
+    from bvae_tf import speed
+
+    model = zoo.fc(beta=4.0, precision="mixed_bfloat16", jit_compile=True, latent_dim=3)
+    assert (model.precision, model.jit_compile, model.latent_dim) == ("mixed_bfloat16", True, 3)
+    assert isinstance(model.optimizer, speed.Adam) and model.optimizer.epsilon == 1e-8

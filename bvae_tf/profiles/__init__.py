@@ -81,8 +81,11 @@ class TrialSettings(AuthorsChoices):
     validation_size: int | None = None
     # Adam's learning rate: "auto" = the zoo entry's rule (paper).
     learning_rate: float | str = "auto"
-    # XLA: "auto" = the zoo's per-architecture choice.
+    # XLA: "auto" = the faster on this machine (bvae_tf.speed's probe).
     jit_compile: bool | str = "auto"
+    # "float32", "mixed_bfloat16" or "auto" (the faster on this machine, bfloat16 only where
+    # the hardware has it: bvae_tf.speed).
+    precision: str = "auto"
     # Shapes: metrics computed on the exported encoder (names in bvae_tf.metrics.METRICS).
     metrics: tuple = ()
     # Shapes: keyword options per metric.
@@ -118,9 +121,12 @@ class Profile(AuthorsChoices):
     batch_size: int = 1000
     # Shapes study: early-stopping patience in epochs (paper: 5; MNIST uses fit's default, 5).
     patience: int = 5
-    # Shapes study: XLA for the models ("auto": the zoo's per-architecture choice, measured at
-    # batch 1,000; for a few short epochs compiling costs more than it saves).
+    # XLA for the models, both studies ("auto": the faster on this machine at the profile's
+    # batch size, by bvae_tf.speed's cached probe).
     jit_compile: bool | str = "auto"
+    # Precision of the models, both studies: "float32", "mixed_bfloat16" or "auto" (the
+    # faster on this machine; bfloat16 only where the hardware has it).
+    precision: str = "auto"
     # Adam learning rate of the shapes models: "auto" = the paper's (1e-3; 3e-5 at beta 0).
     learning_rate: float | str = "auto"
     # Shapes study: metrics computed on each exported encoder (names in bvae_tf.metrics.METRICS).
@@ -200,12 +206,13 @@ class Profile(AuthorsChoices):
         if study == "mnist":
             return TrialSettings(profile=self.name, max_epochs=self.mnist_max_epochs,
                                  batch_size=self.batch_size, jit_compile=self.jit_compile,
-                                 **faithful)
+                                 precision=self.precision, **faithful)
         return TrialSettings(
             profile=self.name, max_epochs=self.max_epochs, patience=self.patience, **faithful,
             batch_size=self.batch_size, train_fraction=self.train_fraction,
             validation_size=self.validation_size, learning_rate=self.learning_rate,
-            jit_compile=self.jit_compile, metrics=tuple(self.metrics),
+            jit_compile=self.jit_compile, precision=self.precision,
+            metrics=tuple(self.metrics),
             metric_options={name: dict(options) for name, options in self.metric_options.items()
                             if name in self.metrics})
 
