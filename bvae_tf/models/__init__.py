@@ -1,5 +1,10 @@
-"""The beta-VAE model family (`BetaVAE`); ready-made, compiled models are in `bvae_tf.zoo`."""
+"""The beta-VAE model family (`BetaVAE`) and its optimizer (`Adam`, fused).
 
+Ready-made, compiled models are in `bvae_tf.zoo`. Importing this package registers both
+classes with Keras, so saved models load with `keras.saving.load_model`.
+"""
+
+from bvae_tf.models.adam import Adam
 from bvae_tf.models.beta_vae import BetaVAE
 
-__all__ = ["BetaVAE"]
+__all__ = ["Adam", "BetaVAE"]
