@@ -1,17 +1,26 @@
-"""Training throughput of the paper's shapes models, against the machine's matmul peak.
+"""Training throughput of the shapes models: bvae_tf's configurations against PyTorch's.
 
-For the fully connected and convolutional shapes models (`bvae_tf.zoo.fc`, `.conv`), at
-batch 1000 (the paper's) and 64, with XLA off and on: training images per second after a
-warm-up, the model's FLOPs per image counted analytically from the layer sizes (2 x MACs of
-every dense and convolutional layer forward, 3x that for a training step: forward, and
-backward to both activations and weights; batch norm and activations not counted), the
-achieved GFLOP/s, and its fraction of a float32 matmul peak measured in the same run
-(`tf.matmul` of 2048 x 2048 matrices in a loop).
+For the paper's fully connected and convolutional shapes models (the sizes of `bvae_tf.zoo.fc`
+and `.conv`), at batch 1000 (the paper's) and 100 (the quick profile's), one table of
+training images per second, side by side from one run:
 
-On a shared machine the wall-clock numbers depend on what else runs, so the script
-alternates XLA off and on in several rounds, keeps each one's best round, and also reports
-the CPU time this process got (`cores`) and the GFLOP per CPU-second, whose ratio to the
-matmul's is the efficiency that other load does not dilute.
+- bvae_tf in float32 and mixed_bfloat16, each with XLA off and on (`BetaVAE(precision=...)`,
+  `bvae_tf.speed.Adam`, `compile(jit_compile=...)`), and the configuration that
+  `bvae_tf.speed.resolve` picks for "auto" (its probe, cached as in normal use; `--refresh`
+  measures it again);
+- a PyTorch reference of the same layers written below (bias-free dense and convolutional
+  layers, batch norm with the same epsilon and momentum, ReLU encoder, tanh decoder, the same
+  loss and Adam), eager, in float32 and under bfloat16 autocast.
+
+Ratios: each row against the fastest bvae_tf float32 configuration, and each bvae_tf row
+against PyTorch in the same precision (float32 against eager float32, mixed_bfloat16 against
+bf16 autocast); `auto` against the best float32 is the acceptance figure of issue 11. On a
+shared machine the configurations of one model and batch take turns for `--rounds` rounds
+and each keeps its best round; `cores` is the CPU time the process got over the wall time
+of that round. Training FLOPs are counted from the layer sizes (3 x 2 x the multiply-adds of
+every dense and convolutional layer); "of peak" divides the achieved rate by a matmul peak of
+the row's precision measured in the same run. Runs unchanged on a GPU: TensorFlow uses it if
+it sees one, PyTorch if CUDA is available to it; the device of each framework is printed.
 
 Example:
     $ python benchmarks/bench_train.py              # the table of BENCHMARKS.md
@@ -21,6 +30,8 @@ Example:
 import argparse
 import math
 import os
+import platform
+import subprocess
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,9 +40,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bvae_tf import zoo
+from bvae_tf import speed
+from bvae_tf.models import BetaVAE
 
 TRAINING_FLOPS_PER_FORWARD = 3  # forward + backward (activation and weight gradients)
+LEARNING_RATE, ADAM_EPSILON = 1e-3, 1e-8  # the zoo's
+KERAS_CONFIGURATIONS = [("float32", False), ("float32", True), ("mixed_bfloat16", False),
+                        ("mixed_bfloat16", True)]
+TORCH_PRECISIONS = ("float32", "bfloat16")
 
 
 def forward_flops_per_image(model):
@@ -50,18 +66,10 @@ def forward_flops_per_image(model):
     return flops
 
 
-def _timed(function, *args, **kwargs):
-    """Returns (wall seconds, CPU seconds of this process / wall seconds) of one call."""
-    start, cpu_start = time.perf_counter(), time.process_time()
-    function(*args, **kwargs)
-    wall = time.perf_counter() - start
-    return wall, (time.process_time() - cpu_start) / wall
-
-
-def matmul_peak(size=2048, repeats=10, trials=7):
-    """Returns (best GFLOP/s, GFLOP per CPU-second) of chained size x size float32 matmuls."""
-    a = tf.random.normal([size, size]) / math.sqrt(size)
-    b = tf.random.normal([size, size]) / math.sqrt(size)
+def matmul_peak(dtype, size=2048, repeats=10, trials=5):
+    """Returns the best GFLOP/s of chained size x size matmuls in `dtype` (TensorFlow)."""
+    a = tf.cast(tf.random.normal([size, size]) / math.sqrt(size), dtype)
+    b = tf.cast(tf.random.normal([size, size]) / math.sqrt(size), dtype)
 
     @tf.function
     def chain(x):
@@ -70,80 +78,214 @@ def matmul_peak(size=2048, repeats=10, trials=7):
         return x
 
     chain(a).numpy()
-    gigaflops = 2 * size**3 * repeats / 1e9
-    runs = [_timed(lambda: chain(a).numpy()) for _ in range(trials)]
-    best_wall = min(wall for wall, _ in runs)
-    return gigaflops / best_wall, max(gigaflops / (wall * cores) for wall, cores in runs)
+    best = min(_timed(lambda: chain(a).numpy())[0] for _ in range(trials))
+    return 2 * size**3 * repeats / 1e9 / best
 
 
-def _model_and_data(name, batch_size, jit_compile):
-    model = zoo.get(name)(beta=1.0, seed=0, jit_compile=jit_compile)
-    images = np.random.default_rng(0).random((batch_size, *model.image_shape)) > 0.5
-    images = images.astype(np.float32)
+def _timed(function, *args):
+    """Returns (wall seconds, CPU seconds of this process / wall seconds) of one call."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    function(*args)
+    wall = time.perf_counter() - start
+    return wall, (time.process_time() - cpu_start) / wall
+
+
+def _images(batch_size, image_shape=(64, 64, 1)):
+    return (np.random.default_rng(0).random((batch_size, *image_shape)) > 0.5).astype("float32")
+
+
+def keras_runner(architecture, batch_size, precision, jit_compile):
+    """Returns (step(count), model): `count` training steps of bvae_tf on one batch."""
+    model = BetaVAE(architecture=architecture, precision=precision, seed=0)
+    model.compile(optimizer=speed.Adam(LEARNING_RATE, epsilon=ADAM_EPSILON),
+                  jit_compile=jit_compile)
+    images = _images(batch_size)
     data = tf.data.Dataset.from_tensors((images, images)).repeat()
-    model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # tracing, XLA compilation
-    return model, data
+    return lambda count: model.fit(data, steps_per_epoch=count, epochs=1, verbose=0), model
 
 
-def compare_xla(name, batch_size, seconds, rounds):
-    """Returns ({jit_compile: (best images/s, images per CPU-second, cores of best)},
-    training FLOPs per image).
+def torch_runner(architecture, batch_size, precision):
+    """Returns step(count): `count` eager PyTorch training steps on one batch."""
+    import torch
 
-    XLA off and on alternate for `rounds` rounds of about `seconds / rounds` each.
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    model = _torch_model(architecture).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), LEARNING_RATE, eps=ADAM_EPSILON)
+    images = torch.from_numpy(_images(batch_size)).permute(0, 3, 1, 2).contiguous().to(device)
+
+    def step(count):
+        for _ in range(count):
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+                loss = model.loss(images)
+            loss.backward()
+            optimizer.step()
+        float(loss.detach())  # waits for the device
+
+    return step
+
+
+def _torch_model(architecture):
+    """The PyTorch reference of `BetaVAE(architecture)` at the shapes sizes."""
+    from torch import nn
+
+    class TorchBetaVAE(nn.Module):
+        def __init__(self, encoder, width, decoder, latent_dim=10):
+            super().__init__()
+            self.encoder, self.decoder = nn.Sequential(*encoder), nn.Sequential(*decoder)
+            self.z_mean, self.z_log_var = nn.Linear(width, latent_dim), nn.Linear(width, latent_dim)
+
+        def loss(self, images):
+            import torch
+
+            hidden = self.encoder(images)
+            z_mean, z_log_var = self.z_mean(hidden).float(), self.z_log_var(hidden).float()
+            z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
+            logits = self.decoder(z).float()
+            reconstruction = nn.functional.binary_cross_entropy_with_logits(
+                logits, images, reduction="none").sum((1, 2, 3)).mean()
+            kl = 0.5 * (z_mean**2 + z_log_var.exp() - z_log_var - 1).sum(1).mean()
+            return reconstruction + kl
+
+    def hidden(layer, width, activation, conv=False):
+        norm = (nn.BatchNorm2d if conv else nn.BatchNorm1d)(width, eps=1e-4, momentum=0.01)
+        return [layer, norm, activation()]
+
+    if architecture == "fc":
+        encoder = [nn.Flatten(), *hidden(nn.Linear(4096, 1200, bias=False), 1200, nn.ReLU),
+                   *hidden(nn.Linear(1200, 1200, bias=False), 1200, nn.ReLU)]
+        decoder = [*hidden(nn.Linear(10, 1200, bias=False), 1200, nn.Tanh),
+                   *hidden(nn.Linear(1200, 1200, bias=False), 1200, nn.Tanh),
+                   *hidden(nn.Linear(1200, 1200, bias=False), 1200, nn.Tanh),
+                   nn.Linear(1200, 4096), nn.Unflatten(1, (1, 64, 64))]
+        return TorchBetaVAE(encoder, 1200, decoder)
+    convolution = {"kernel_size": 3, "stride": 2, "padding": 1, "bias": False}
+    transposed = {**convolution, "output_padding": 1}
+    encoder = [*hidden(nn.Conv2d(1, 16, **convolution), 16, nn.ReLU, conv=True),
+               *hidden(nn.Conv2d(16, 32, **convolution), 32, nn.ReLU, conv=True),
+               nn.Flatten(), *hidden(nn.Linear(8192, 1024, bias=False), 1024, nn.ReLU)]
+    decoder = [*hidden(nn.Linear(10, 1024, bias=False), 1024, nn.Tanh),
+               *hidden(nn.Linear(1024, 4096, bias=False), 4096, nn.Tanh),
+               nn.Unflatten(1, (64, 8, 8)),
+               *hidden(nn.ConvTranspose2d(64, 16, **transposed), 16, nn.Tanh, conv=True),
+               *hidden(nn.ConvTranspose2d(16, 4, **transposed), 4, nn.Tanh, conv=True),
+               nn.ConvTranspose2d(4, 1, **{**transposed, "bias": True})]
+    return TorchBetaVAE(encoder, 1024, decoder)
+
+
+def compare(architecture, batch_size, seconds, rounds, with_torch):
+    """Returns ({name: (best images/s, cores of that round)}, training FLOPs per image).
+
+    Names are ("bvae_tf", precision, jit_compile) and ("PyTorch", precision, False). Every
+    configuration is warmed up (tracing, XLA compilation), then they take turns.
     """
-    runs = {jit_compile: _model_and_data(name, batch_size, jit_compile)
-            for jit_compile in (False, True)}
+    runners, model = {}, None
+    for precision, jit_compile in KERAS_CONFIGURATIONS:
+        step, model = keras_runner(architecture, batch_size, precision, jit_compile)
+        runners[("bvae_tf", precision, jit_compile)] = step
+    if with_torch:
+        for precision in TORCH_PRECISIONS:
+            runners[("PyTorch", precision, False)] = torch_runner(architecture, batch_size,
+                                                                  precision)
     steps = {}
-    for jit_compile, (model, data) in runs.items():
-        wall, _ = _timed(model.fit, data, steps_per_epoch=2, epochs=1, verbose=0)
-        steps[jit_compile] = max(2, round(seconds / rounds / (wall / 2)))
-    rates = {jit_compile: [] for jit_compile in runs}
+    for name, step in runners.items():
+        step(3)
+        wall, _ = _timed(step, 2)
+        steps[name] = max(2, round(seconds / rounds / (wall / 2)))
+    results = {name: (0.0, 0.0) for name in runners}
     for _ in range(rounds):
-        for jit_compile, (model, data) in runs.items():
-            count = steps[jit_compile]
-            wall, cores = _timed(model.fit, data, steps_per_epoch=count, epochs=1, verbose=0)
-            rates[jit_compile].append((batch_size * count / wall, cores))
-    flops = TRAINING_FLOPS_PER_FORWARD * forward_flops_per_image(runs[False][0])
-    return {
-        jit_compile: (max(rate for rate, _ in values),
-                      float(np.median([rate / cores for rate, cores in values])),
-                      max(values)[1])
-        for jit_compile, values in rates.items()
-    }, flops
+        for name, step in runners.items():
+            wall, cores = _timed(step, steps[name])
+            results[name] = max(results[name], (batch_size * steps[name] / wall, cores))
+    return results, TRAINING_FLOPS_PER_FORWARD * forward_flops_per_image(model)
+
+
+def table_rows(architecture, batch_size, results, flops, auto, peaks):
+    """The Markdown rows of one model and batch size."""
+    best_float32 = max(rate for (framework, precision, _), (rate, _) in results.items()
+                       if framework == "bvae_tf" and precision == "float32")
+    torch_rate = {precision: results.get(("PyTorch", torch_precision, False), (None,))[0]
+                  for precision, torch_precision in zip(("float32", "mixed_bfloat16"),
+                                                        TORCH_PRECISIONS)}
+    rows = []
+    names = list(results) + [("bvae_tf auto", *auto)]
+    for name in names:
+        framework, precision, jit_compile = name
+        rate, cores = results[("bvae_tf", *auto) if framework == "bvae_tf auto" else name]
+        peak = peaks["float32" if precision == "float32" else "bfloat16"]
+        versus_torch = "" if framework == "PyTorch" or not torch_rate[precision] else (
+            f"{rate / torch_rate[precision]:.2f}x")
+        rows.append(f"| {architecture} | {batch_size} | {framework} | {precision} | "
+                    f"{'on' if jit_compile else 'off'} | {rate:,.0f} | {cores:.2f} | "
+                    f"{rate * flops / 1e9 / peak:.0%} | {rate / best_float32:.2f}x | "
+                    f"{versus_torch} |")
+    return rows
+
+
+def _header(peaks):
+    print(f"host: {platform.node()}; {_lscpu()}")
+    print(speed.describe_machine())
+    devices = [device.name for device in tf.config.list_physical_devices()]
+    print(f"TensorFlow {tf.__version__} on {devices}; Keras {keras.__version__}; "
+          f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads()} "
+          f"(0 = all cores)")
+    try:
+        import torch
+        print(f"PyTorch {torch.__version__} on "
+              f"{'cuda' if torch.cuda.is_available() else 'cpu'}, {torch.get_num_threads()} "
+              f"threads")
+    except ImportError:
+        print("PyTorch not installed: pip install torch (bvae_tf[bench])")
+    print(f"matmul peak (tf.matmul 2048^2): float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 "
+          f"{peaks['bfloat16']:.0f} GFLOP/s; load average {_load()}\n")
+
+
+def _lscpu():
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True,
+                               check=False).stdout.splitlines()
+    except OSError:
+        return "lscpu not available"
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    flags = [flag for flag in fields.get("Flags", "").split()
+             if "bf16" in flag or "amx" in flag or flag in ("avx512f", "avx2", "avx512_vnni")]
+    return f"lscpu: {fields.get('Model name', '?').strip()}, flags {' '.join(flags)}"
+
+
+def _load():
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["fc", "conv"])
-    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1000, 64])
-    parser.add_argument("--seconds", type=float, default=24.0,
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1000, 100])
+    parser.add_argument("--seconds", type=float, default=16.0,
                         help="Approximate timed seconds per configuration, all rounds.")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--refresh", action="store_true", help="Probe 'auto' again.")
+    parser.add_argument("--no-torch", action="store_true", help="Leave PyTorch out.")
     parser.add_argument("--quick", action="store_true", help="A few steps, one round.")
     args = parser.parse_args(argv)
-    seconds, rounds = (2.0, 1) if args.quick else (args.seconds, args.rounds)
-    print(f"load average before: {os.getloadavg()}; cpus: {os.cpu_count()}; threads: "
-          f"intra {tf.config.threading.get_intra_op_parallelism_threads()} inter "
-          f"{tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores); "
-          f"TF {tf.__version__}, Keras {keras.__version__}")
-    peak, peak_per_cpu = matmul_peak()
-    print(f"float32 matmul (2048 x 2048, tf.matmul): best {peak:.1f} GFLOP/s, "
-          f"{peak_per_cpu:.1f} GFLOP per CPU-second\n")
-    print("| model | batch | XLA | images/s | MFLOP/image (train) | GFLOP/s | of peak | cores "
-          "| GFLOP per CPU-s | of matmul's |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in args.models:
+    seconds, rounds = (1.0, 1) if args.quick else (args.seconds, args.rounds)
+    peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
+    _header(peaks)
+    lines = [("| model | batch | framework | precision | XLA | images/s | cores | of peak "
+              "| vs best bvae_tf float32 | vs PyTorch, same precision |"),
+             "|---|---:|---|---|---|---:|---:|---:|---:|---:|"]
+    print("\n".join(lines), flush=True)
+    for architecture in args.models:
         for batch_size in args.batch_sizes:
-            results, flops = compare_xla(name, batch_size, seconds, rounds)
-            for jit_compile, (rate, rate_per_cpu, cores) in results.items():
-                achieved, per_cpu = rate * flops / 1e9, rate_per_cpu * flops / 1e9
-                print(f"| {name} | {batch_size} | {'on' if jit_compile else 'off'} | "
-                      f"{rate:,.0f} | {flops / 1e6:.1f} | {achieved:.1f} | "
-                      f"{achieved / peak:.0%} | {cores:.2f} | {per_cpu:.1f} | "
-                      f"{per_cpu / peak_per_cpu:.0%} |", flush=True)
-    peak_after, _ = matmul_peak()
-    print(f"\nfloat32 matmul peak again: {peak_after:.1f} GFLOP/s (fractions above use the "
-          f"first, {peak:.1f}); load average after: {os.getloadavg()}")
+            auto = speed.resolve({"architecture": architecture}, batch_size,
+                                 refresh=args.refresh)
+            results, flops = compare(architecture, batch_size, seconds, rounds,
+                                     not args.no_torch)
+            print("\n".join(table_rows(architecture, batch_size, results, flops, auto, peaks)),
+                  flush=True)
+    print(f"\nload average after: {_load()}; 'auto' as resolved by bvae_tf.speed (overrides "
+          f"${speed.PRECISION_ENV}={os.environ.get(speed.PRECISION_ENV, '')!r}, "
+          f"${speed.JIT_COMPILE_ENV}={os.environ.get(speed.JIT_COMPILE_ENV, '')!r})")
 
 
 if __name__ == "__main__":

@@ -6,17 +6,18 @@ only where the hardware runs bfloat16 natively (a CPU with AVX512_BF16 or AMX-BF
 oneDNN, or GPUs of compute capability 8.0 or more), "mixed_bfloat16", each with XLA on and
 off. A short probe trains each candidate on random images of the configuration's shape, a
 few steps at a time in interleaved rounds after a warm-up, and picks the most images per
-second; among candidates within `TOLERANCE` of the fastest it prefers float32 to bfloat16
-and XLA off to on (more precise, no compilation). The measured table is cached as JSON in
-the package cache (`bvae_tf.data.cache.default_cache_dir()`, `$BVAE_TF_CACHE`) under a key
-made of the machine's description, the TensorFlow and Keras versions, the configuration,
-the batch size and the candidates; `refresh=True` measures again.
+second (median round); among candidates within `TOLERANCE` of the fastest it prefers
+float32 to bfloat16 and XLA off to on (more precise, no compilation). The measured table
+is cached as JSON in the package cache (`bvae_tf.data.cache.default_cache_dir()`,
+`$BVAE_TF_CACHE`) under a key made of the machine's description, the TensorFlow and Keras
+versions, the configuration, the batch size and the candidates; `refresh=True` measures
+again.
 
 Precedence: an explicit argument ("float32", True, ...) wins; an "auto" argument takes
 `$BVAE_TF_PRECISION` / `$BVAE_TF_JIT_COMPILE` when set (same values as the arguments,
 booleans as true/false/1/0); what is still "auto" is probed.
 
-`Adam` is `keras.optimizers.Adam` with TensorFlow's fused update kernel: the same math in
+The probe trains with the zoo's optimizer, `bvae_tf.models.Adam` (Keras' Adam on TensorFlow's fused kernel), the same math in
 one pass over each variable instead of about ten.
 
 Example:
@@ -62,7 +63,7 @@ _CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # Probe: warm-up steps (tracing, XLA compilation), then rounds of timed steps per candidate.
 PROBE_SECONDS = 4.0
-PROBE_ROUNDS = 3
+PROBE_ROUNDS = 5
 _WARMUP_STEPS = 2
 
 
@@ -280,11 +281,13 @@ def _rows(options, rates):
 
 def measure_candidates(model_config, batch_size, options, seconds=PROBE_SECONDS,
                        rounds=PROBE_ROUNDS):
-    """Returns `{option: images per second}`: the best round of each trained option.
+    """Returns `{option: images per second}`: the median round of each trained option.
 
     Each option is built (`BetaVAE(**model_config, precision=..., seed=0)`, `Adam`,
     `jit_compile=...`) and warmed up first; then the options take turns, `rounds` times,
     each training about `seconds / rounds` seconds on one batch of random binary images.
+    The median of the rounds, not the best: on a machine shared with other jobs a lucky
+    quiet round would otherwise decide.
     """
     steppers = {option: _stepper(model_config, batch_size, *option) for option in options}
     steps = {}
@@ -293,14 +296,13 @@ def measure_candidates(model_config, batch_size, options, seconds=PROBE_SECONDS,
         start = time.perf_counter()
         step(2)
         steps[option] = max(2, round(seconds / rounds / ((time.perf_counter() - start) / 2)))
-    rates = {option: 0.0 for option in options}
+    rates = {option: [] for option in options}
     for _ in range(rounds):
         for option, step in steppers.items():
             start = time.perf_counter()
             step(steps[option])
-            rate = batch_size * steps[option] / (time.perf_counter() - start)
-            rates[option] = max(rates[option], rate)
-    return rates
+            rates[option].append(batch_size * steps[option] / (time.perf_counter() - start))
+    return {option: float(np.median(values)) for option, values in rates.items()}
 
 
 def _stepper(model_config, batch_size, precision, jit_compile):

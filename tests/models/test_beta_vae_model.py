@@ -268,7 +268,7 @@ def test_precision_is_validated_and_saved(tmp_path):
     with pytest.raises(ValueError, match=r"precision must be one of \('float32', "
                                          r"'mixed_bfloat16'\); got 'float16'"):
         helpers.tiny_model("fc", precision="float16")
-    model = helpers.tiny_model("fc", precision="mixed_bfloat16")
+    model = helpers.tiny_model("fc", precision="mixed_bfloat16", compile=False)
     assert model.precision == model.get_config()["precision"] == "mixed_bfloat16"
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
