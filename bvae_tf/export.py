@@ -28,8 +28,8 @@ import shutil
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.utils import check_random_state
 
+from bvae_tf import distributions
 from bvae_tf.models import checks
 
 SIGNATURE = "serving_default"
@@ -258,16 +258,14 @@ class Encoder:
             np.concatenate([output[key].numpy() for output in outputs]) for key in OUTPUTS
         )
 
-    def sample(self, images, random_state):
+    def sample_codes(self, images, random_state):
         """Returns codes z ~ q(z | images): float32 numpy [N, latent_dim].
 
         Args:
             images: array [N, H, W, C], pixels in [0, 1] (see `distribution_parameters`).
             random_state: int, `np.random.RandomState` or None.
         """
-        z_mean, z_log_var = self.distribution_parameters(images)
-        noise = check_random_state(random_state).standard_normal(z_mean.shape).astype(np.float32)
-        return z_mean + np.exp(0.5 * z_log_var) * noise
+        return distributions.sample_codes(*self.distribution_parameters(images), random_state)
 
     def _as_images(self, images):
         return checks.as_images(images, self.image_shape, f"Encoder at {self.path}")

@@ -47,7 +47,8 @@ def svm_accuracy(encoder, train, test, seed):
     `seed + 1`.
 
     Args:
-        encoder: an encoder with `sample(images, random_state)` (`bvae_tf.export.Encoder`).
+        encoder: an encoder with `sample_codes(images, random_state)`
+            (`bvae_tf.export.Encoder`).
         train: split with `images` and `labels` (the trial's training subset).
         test: split with `images` and `labels` (the 10,000 test images).
         seed: int.
@@ -56,8 +57,8 @@ def svm_accuracy(encoder, train, test, seed):
         dict: `{"svm_accuracy": float}`.
     """
     accuracy = fit_svm_on_codes(
-        encoder.sample(train.images, seed), train.labels,
-        encoder.sample(test.images, seed + 1), test.labels, encoder.latent_dim)
+        encoder.sample_codes(train.images, seed), train.labels,
+        encoder.sample_codes(test.images, seed + 1), test.labels, encoder.latent_dim)
     return {"svm_accuracy": accuracy}
 
 

@@ -83,9 +83,9 @@ def test_load_encoder_matches_the_model_and_picks_the_latest_version(trained, tm
     assert (encoder.image_shape, encoder.latent_dim) == ((16, 16, 1), 3)
     np.testing.assert_allclose(encoder(images), model.encode(images), atol=1e-5)
     np.testing.assert_allclose(encoder(images[..., 0]), model.encode(images), atol=1e-5)
-    np.testing.assert_allclose(encoder.sample(images, 5), model.sample_codes(images, 5),
+    np.testing.assert_allclose(encoder.sample_codes(images, 5), model.sample_codes(images, 5),
                                atol=1e-5)
-    assert not np.allclose(encoder.sample(images, 5), encoder.sample(images, 6))
+    assert not np.allclose(encoder.sample_codes(images, 5), encoder.sample_codes(images, 6))
 
 
 def test_existing_version_is_refused_unless_overwrite(trained, tmp_path):

@@ -6,7 +6,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
-from sklearn.utils import check_random_state
 
 from bvae_tf import distributions
 from bvae_tf.models import architectures, checks, gradient_registry
@@ -239,9 +238,8 @@ class BetaVAE(keras.Model):
             seed: int, `np.random.RandomState` or None (see `check_random_state`).
             batch_size: int. Defaults to 1000.
         """
-        z_mean, z_log_var = self.distribution_parameters(images, batch_size)
-        noise = check_random_state(seed).standard_normal(z_mean.shape).astype(np.float32)
-        return z_mean + np.exp(0.5 * z_log_var) * noise
+        return distributions.sample_codes(*self.distribution_parameters(images, batch_size),
+                                          seed)
 
     def decode(self, z, batch_size=1000):
         """Returns the pixel probabilities of codes `z` [N, latent_dim]: numpy [N, H, W, C]."""
