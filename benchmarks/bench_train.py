@@ -40,7 +40,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bvae_tf import speed
+from bvae_tf import speed, zoo
 from bvae_tf.models import BetaVAE
 
 TRAINING_FLOPS_PER_FORWARD = 3  # forward + backward (activation and weight gradients)
@@ -96,7 +96,7 @@ def _images(batch_size, image_shape=(64, 64, 1)):
 
 def keras_runner(architecture, batch_size, precision, jit_compile):
     """Returns (step(count), model): `count` training steps of bvae_tf on one batch."""
-    model = BetaVAE(architecture=architecture, precision=precision, seed=0)
+    model = BetaVAE(**zoo.entry(architecture).model_config(), precision=precision, seed=0)
     model.compile(optimizer=speed.Adam(LEARNING_RATE, epsilon=ADAM_EPSILON),
                   jit_compile=jit_compile)
     images = _images(batch_size)

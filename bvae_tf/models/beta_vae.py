@@ -15,15 +15,8 @@ VALIDATION_STATISTICS = ("moving_averages", "batch_statistics")
 # Keras dtype policies a model can be built with; "mixed_bfloat16" keeps float32 variables.
 PRECISIONS = ("float32", "mixed_bfloat16")
 
-# The paper's shapes networks (Section 3; authors' `FcAutoencoder`, `ConvAutoencoder(64, 10)`).
-_SHAPES_SIZES = {
-    "fc": {"encoder_units": (1200, 1200), "decoder_units": (1200, 1200, 1200)},
-    "conv": {
-        "encoder_filters": (16, 32), "encoder_units": (1024,), "decoder_units": (1024,),
-        "decoder_reshape": (8, 8, 64), "decoder_filters": (16, 4), "output_strides": 2,
-    },
-}
 _CONV_ONLY = ("encoder_filters", "decoder_reshape", "decoder_filters", "output_strides")
+_SIZES = ("image_shape", "latent_dim", "encoder_units", "decoder_units")
 
 
 @keras.saving.register_keras_serializable(package="bvae_tf")
@@ -43,20 +36,20 @@ class BetaVAE(keras.Model):
 
     Args:
         architecture: str, "fc" or "conv". Defaults to "fc".
-        image_shape: tuple (height, width, channels). Defaults to (64, 64, 1), the shapes.
-        latent_dim: int, size of the code. Defaults to 10 (the paper's shapes models).
-        encoder_units: tuple of int, hidden dense layers of the encoder. Defaults to None:
-            (1200, 1200) for "fc", (1024,) for "conv" (the paper's shapes models).
-        decoder_units: tuple of int, hidden dense layers of the decoder. Defaults to None:
-            (1200, 1200, 1200) for "fc", (1024,) for "conv".
-        encoder_filters: "conv" only: tuple of int, 3x3 stride-2 convolutions. Defaults to
-            None: (16, 32).
-        decoder_reshape: "conv" only: (height, width, channels) of the grid the last dense
-            layer is reshaped into. Defaults to None: (8, 8, 64).
-        decoder_filters: "conv" only: tuple of int, 3x3 stride-2 transposed convolutions
-            after the reshape. Defaults to None: (16, 4).
-        output_strides: "conv" only: int, strides of the final 3x3 transposed convolution to
-            the logits. Defaults to None: 2 (MNIST: 1).
+        image_shape: tuple (height, width, channels). Required.
+        latent_dim: int, size of the code. Required.
+        encoder_units: tuple of int, hidden dense layers of the encoder. Required.
+        decoder_units: tuple of int, hidden dense layers of the decoder. Required.
+        encoder_filters: "conv" only (required there): tuple of int, 3x3 stride-2
+            convolutions.
+        decoder_reshape: "conv" only (required there): (height, width, channels) of the grid
+            the last dense layer is reshaped into.
+        decoder_filters: "conv" only (required there): tuple of int, 3x3 stride-2 transposed
+            convolutions after the reshape.
+        output_strides: "conv" only (required there): int, strides of the final 3x3
+            transposed convolution to the logits.
+            The paper's sizes are the zoo's (`bvae_tf.zoo.entry(name).model_config()`, and
+            `bvae_tf.zoo.build(name)` builds them): the family has no sizes of its own.
         encoder_activation: str, activation of the encoder's hidden layers. Defaults to
             "relu" (authors' code).
         decoder_activation: str, activation of the decoder's hidden layers. Defaults to
@@ -103,8 +96,8 @@ class BetaVAE(keras.Model):
     def __init__(
         self,
         architecture="fc",
-        image_shape=(64, 64, 1),
-        latent_dim=10,
+        image_shape=None,
+        latent_dim=None,
         encoder_units=None,
         decoder_units=None,
         encoder_filters=None,
@@ -301,9 +294,12 @@ def _resolve_config(arguments):
         given = [key for key in _CONV_ONLY if config[key] is not None]
         if given:
             raise ValueError(f"{given} apply to architecture='conv' only; leave them None.")
-    for key, value in _SHAPES_SIZES[config["architecture"]].items():
-        if config[key] is None:
-            config[key] = value
+    missing = [key for key in _SIZES + (_CONV_ONLY if config["architecture"] == "conv" else ())
+               if config[key] is None]
+    if missing:
+        raise ValueError(f"BetaVAE needs {missing} for architecture={config['architecture']!r}. "
+                         "The paper's sizes are the zoo's: bvae_tf.zoo.build(name) builds an "
+                         "entry, bvae_tf.zoo.entry(name).model_config() gives its arguments.")
     for key in ("image_shape", "encoder_units", "decoder_units") + _CONV_ONLY[:3]:
         if config[key] is not None:
             config[key] = tuple(int(size) for size in config[key])

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bvae_tf import zoo
 from bvae_tf.models import BetaVAE, architectures
 from bvae_tf.models.beta_vae import PRECISIONS
 
@@ -20,7 +21,7 @@ PER_PRECISION = pytest.mark.parametrize("precision", PRECISIONS)
 @functools.cache
 def _shapes_model(architecture, precision):
     """The shapes model of `architecture` (`zoo`'s sizes and seed), built once per session."""
-    return BetaVAE(architecture=architecture, seed=0, precision=precision)
+    return BetaVAE(**zoo.entry(architecture).model_config(), seed=0, precision=precision)
 
 
 @PER_PRECISION

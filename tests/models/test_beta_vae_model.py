@@ -144,9 +144,14 @@ def test_invalid_architectures_are_refused():
     with pytest.raises(ValueError, match="architecture must be one of"):
         BetaVAE(architecture="resnet")
     with pytest.raises(ValueError, match="apply to architecture='conv' only"):
-        BetaVAE(architecture="fc", encoder_filters=(8,))
+        BetaVAE(architecture="fc", image_shape=(8, 8, 1), latent_dim=2, encoder_units=(4,),
+                decoder_units=(4,), encoder_filters=(8,))
     with pytest.raises(ValueError, match=r"decoder_reshape=\(4, 4, channels\)"):
         helpers.tiny_model("conv", decoder_reshape=(8, 8, 3))
+    with pytest.raises(ValueError, match=r"needs \['image_shape', 'latent_dim', "
+                                         r"'encoder_units', 'decoder_units', 'encoder_filters'.*"
+                                         r"bvae_tf.zoo.build"):
+        BetaVAE(architecture="conv")
 
 
 @PER_PRECISION
