@@ -66,8 +66,8 @@ def _save_models(directory):
     from bvae_tf import zoo
     from bvae_tf.models import BetaVAE
 
-    shapes_model = BetaVAE(architecture="fc", latent_dim=4, encoder_units=(32,),
-                           decoder_units=(32,), seed=0)
+    shapes_model = BetaVAE(architecture="fc", image_shape=(64, 64, 1), latent_dim=4,
+                           encoder_units=(32,), decoder_units=(32,), seed=0)
     mnist_model = zoo.mnist_fc(latent_dim=3, seed=0)
     for name in MODEL_TRIALS:
         study = "mnist" if name.startswith("mnist") else "shapes"
