@@ -138,7 +138,9 @@ def test_run_trial_writes_model_history_encoder_and_record(small_mnist, tmp_path
     subset = mnist_data.subset_per_class(small_mnist.train.labels, 0.02, 0)
     split = mnist_data.MnistSplit(small_mnist.train.images[subset],
                                   small_mnist.train.labels[subset])
-    assert scoring.svm_accuracy(encoder, split, small_mnist.test, 0) == record["metrics"]
+    seed = trial.scoring_seed(spec, profiles.TrialSettings())  # new samples per model
+    assert seed != spec.seed
+    assert scoring.svm_accuracy(encoder, split, small_mnist.test, seed) == record["metrics"]
 
 
 @pytest.mark.slow
@@ -147,8 +149,10 @@ def test_beta_one_on_ten_percent_reaches_paper_accuracy(mnist, tmp_path):
 
     Measured: 0.912 (seed 0), 0.916 (seed 1); beta = 0 with the same settings: 0.712.
     """
+    # Keras' batch-norm momentum, as the quick profile: with the authors' 0.999, 550 updates
+    # leave the moving averages (which the exported encoder uses) 42% of the way (0.77).
     settings = profiles.TrialSettings(max_epochs=ACCEPTANCE_MAX_EPOCHS,
-                                      batch_size=ACCEPTANCE_BATCH_SIZE)
+                                      batch_size=ACCEPTANCE_BATCH_SIZE, batch_norm_momentum=0.99)
     record = trial.run_trial(trial.TrialSpec("mnist_fc", 1.0, 0, fraction=0.1), settings,
                              tmp_path, mnist)
     subset = mnist_data.subset_per_class(mnist.train.labels, 0.1, 0)  # the authors' floor
