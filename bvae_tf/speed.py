@@ -312,7 +312,8 @@ def _stepper(model_config, batch_size, precision, jit_compile):
     images = np.random.default_rng(0).random((batch_size, *model.image_shape)) > 0.5
     images = images.astype(np.float32)
     data = tf.data.Dataset.from_tensors((images, images)).repeat()
-    return lambda count: model.fit(data, steps_per_epoch=count, epochs=1, verbose=0)
+    return lambda count: model.fit(data, steps_per_epoch=count, epochs=1, verbose=0,
+                                   shuffle=False)
 
 
 def _requested(precision, jit_compile):
