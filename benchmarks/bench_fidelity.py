@@ -93,7 +93,7 @@ def main(argv=None):
     scores = SCORES[args.study]
     print("| choices | entry | fraction | beta | seeds | epochs | val. reconstruction | "
           + " | ".join(scores) + " |")
-    print("|---" * (6 + len(scores)) + "|")
+    print("|---" * (7 + len(scores)) + "|")
     for label, entry, fraction, beta, found in rows:
         cells = [label, entry, "-" if fraction is None else f"{fraction:g}", f"{beta:g}",
                  str(len(found)), _cell([r["epochs"] for r in found], 1),
