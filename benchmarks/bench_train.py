@@ -134,7 +134,8 @@ def _torch_model(architecture):
         def __init__(self, encoder, width, decoder, latent_dim=10):
             super().__init__()
             self.encoder, self.decoder = nn.Sequential(*encoder), nn.Sequential(*decoder)
-            self.z_mean, self.z_log_var = nn.Linear(width, latent_dim), nn.Linear(width, latent_dim)
+            self.z_mean = nn.Linear(width, latent_dim)
+            self.z_log_var = nn.Linear(width, latent_dim)
 
         def loss(self, images):
             import torch

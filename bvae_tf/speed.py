@@ -6,8 +6,8 @@ only where the hardware runs bfloat16 natively (a CPU with AVX512_BF16 or AMX-BF
 oneDNN, or GPUs of compute capability 8.0 or more), "mixed_bfloat16", each with XLA on and
 off. A short probe trains each candidate on random images of the configuration's shape, a
 few steps at a time in interleaved rounds after a warm-up, and picks the most images per
-second (median round); among candidates within `TOLERANCE` of the fastest it prefers
-float32 to bfloat16 and XLA off to on (more precise, no compilation). The measured table
+second (compared within rounds); among candidates within `TOLERANCE` of the fastest it
+prefers float32 to bfloat16 and XLA off to on (more precise, no compilation). The measured table
 is cached as JSON in the package cache (`bvae_tf.data.cache.default_cache_dir()`,
 `$BVAE_TF_CACHE`) under a key made of the machine's description, the TensorFlow and Keras
 versions, the configuration, the batch size and the candidates; `refresh=True` measures
@@ -64,7 +64,7 @@ _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # Probe: warm-up steps (tracing, XLA compilation), then rounds of timed steps per candidate.
 PROBE_SECONDS = 4.0
 PROBE_ROUNDS = 5
-_WARMUP_STEPS = 2
+_WARMUP_STEPS = 3
 
 
 def resolve(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refresh=False,
@@ -281,13 +281,14 @@ def _rows(options, rates):
 
 def measure_candidates(model_config, batch_size, options, seconds=PROBE_SECONDS,
                        rounds=PROBE_ROUNDS):
-    """Returns `{option: images per second}`: the median round of each trained option.
+    """Returns `{option: images per second}` of each option, trained on random images.
 
     Each option is built (`BetaVAE(**model_config, precision=..., seed=0)`, `Adam`,
     `jit_compile=...`) and warmed up first; then the options take turns, `rounds` times,
     each training about `seconds / rounds` seconds on one batch of random binary images.
-    The median of the rounds, not the best: on a machine shared with other jobs a lucky
-    quiet round would otherwise decide.
+    On a machine shared with other jobs the rate of a round depends on what else runs then,
+    so options are compared within rounds: an option's rate is the first option's median
+    rate times the median over rounds of its rate over the first option's in that round.
     """
     steppers = {option: _stepper(model_config, batch_size, *option) for option in options}
     steps = {}
@@ -302,7 +303,9 @@ def measure_candidates(model_config, batch_size, options, seconds=PROBE_SECONDS,
             start = time.perf_counter()
             step(steps[option])
             rates[option].append(batch_size * steps[option] / (time.perf_counter() - start))
-    return {option: float(np.median(values)) for option, values in rates.items()}
+    reference = np.array(rates[options[0]])
+    return {option: float(np.median(reference) * np.median(np.array(values) / reference))
+            for option, values in rates.items()}
 
 
 def _stepper(model_config, batch_size, precision, jit_compile):
