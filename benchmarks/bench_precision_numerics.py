@@ -1,6 +1,6 @@
 """Does bfloat16 change the science? `fc` in both precisions against the seed-to-seed spread.
 
-Issue 11, item 4: the shapes `fc` model (`BetaVAE(architecture="fc")`, `bvae_tf.speed.Adam`
+Issue 11, item 4: the shapes `fc` model (`zoo.entry("fc")`'s sizes, `bvae_tf.models.Adam`
 at the zoo's 1e-3 and epsilon 1e-8, XLA off) trained at beta 1 and 4 with 3 seeds for
 `--epochs` epochs of the full training split (186,915 images, batches of 1000) in float32
 and in mixed_bfloat16. For each trial: the validation losses (40,053 images, same order and
@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from bvae_tf import speed
+from bvae_tf import speed, zoo
 from bvae_tf.data import pipeline, shapes
 from bvae_tf.metrics.beta_vae import beta_vae_score
 from bvae_tf.models import BetaVAE
@@ -45,7 +45,7 @@ def trial(data, beta, seed, precision, epochs, batch_size=1000, take=None, score
     beta-VAE score's samples: for `--smoke`, a check of the script, not a result.
     """
     start = time.perf_counter()
-    model = BetaVAE(architecture="fc", beta=beta, seed=seed, precision=precision)
+    model = BetaVAE(**zoo.entry("fc").model_config(), beta=beta, seed=seed, precision=precision)
     model.compile(optimizer=speed.Adam(1e-3, epsilon=1e-8), jit_compile=False)
     train = pipeline.make_dataset(data.train, batch_size=batch_size, seed=seed, take=take)
     validation = pipeline.make_dataset(data.validation, batch_size=batch_size, shuffle=False,
