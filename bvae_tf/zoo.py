@@ -116,7 +116,9 @@ def _entry(name, dataset, architecture, denoising=False):
     shapes = dataset == "shapes"
     sources = {**(_SHAPES_SOURCES if shapes else _MNIST_SOURCES),
                "layers": _LAYER_SOURCES[dataset, architecture],
-               "denoising": "paper, section 3: salt-and-pepper inputs, clean targets"}
+               "denoising": ("paper, section 3: salt-and-pepper inputs, clean targets" if denoising
+                             else "paper: only fc_denoising and conv_denoising are trained to "
+                                  "denoise")}
     return ZooEntry(
         name=name, dataset=dataset, architecture=architecture, denoising=denoising,
         image_shape=(64, 64, 1) if shapes else (28, 28, 1), latent_dim=10 if shapes else 16,

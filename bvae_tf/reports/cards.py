@@ -63,9 +63,7 @@ def collect(results_dir, zoo_dir=None, seed=0):
                 if record.get("early_stopped")]
     for record in finished:
         results.write_record(zoo_dir, record)
-    shown = [record for record in samples.default_trials(finished)
-             if record["beta"] == max(other["beta"] for other in finished
-                                      if other["entry"] == record["entry"])]
+    shown = [own[-1] for own in _by_entry(samples.default_trials(finished)).values()]
     images = zoo_dir / "images"
     images.mkdir(parents=True, exist_ok=True)
     written, _ = samples.write_samples(results_dir, images, shown, seed,
@@ -75,6 +73,14 @@ def collect(results_dir, zoo_dir=None, seed=0):
         for kind in IMAGE_KINDS:
             shutil.move(item[kind], images / f"{entry}-{kind}.png")
     return [record["trial_name"] for record in finished]
+
+
+def _by_entry(records):
+    """Records grouped by entry, each group in the given order (beta ascending here)."""
+    groups = {}
+    for record in records:
+        groups.setdefault(record["entry"], []).append(record)
+    return groups
 
 
 def architecture_text(entry):
