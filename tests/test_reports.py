@@ -208,7 +208,7 @@ def test_report_names_every_figure_and_holds_table_rows(report, results_dir):
 
 
 def test_regenerating_gives_identical_tables(report, results_dir, tmp_path):
-    again = write_report(results_dir, tmp_path / "again", chosen=[])
+    again = write_report(results_dir, tmp_path / "again", chosen=[], zoo_dir=tmp_path / "no_zoo")
     for name in ("shapes.csv", "mnist.csv", "shapes_summary.csv", "mnist_summary.csv"):
         assert (again.parent / name).read_bytes() == (report.parent / name).read_bytes()
     tables = [text.split("## Reconstructions")[0].split("## Figure 1")[1]
