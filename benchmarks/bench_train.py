@@ -12,15 +12,17 @@ training images per second, side by side from one run:
   layers, batch norm with the same epsilon and momentum, ReLU encoder, tanh decoder, the same
   loss and Adam), eager, in float32 and under bfloat16 autocast.
 
-Ratios: each row against the fastest bvae_tf float32 configuration, and each bvae_tf row
-against PyTorch in the same precision (float32 against eager float32, mixed_bfloat16 against
-bf16 autocast); `auto` against the best float32 is the acceptance figure of issue 11. On a
-shared machine the configurations of one model and batch take turns for `--rounds` rounds
-and each keeps its best round; `cores` is the CPU time the process got over the wall time
-of that round. Training FLOPs are counted from the layer sizes (3 x 2 x the multiply-adds of
-every dense and convolutional layer); "of peak" divides the achieved rate by a matmul peak of
-the row's precision measured in the same run. Runs unchanged on a GPU: TensorFlow uses it if
-it sees one, PyTorch if CUDA is available to it; the device of each framework is printed.
+On a shared machine the configurations of one model and batch take turns for `--rounds`
+rounds; `images/s` is a configuration's median round (`best round` beside it), `cores` the
+median CPU time the process got over the wall time. Ratios are paired: the median over
+rounds of a row's rate over another configuration's in the same round, against the bvae_tf
+float32 configuration of the highest median and against PyTorch in the same precision
+(float32 against eager float32, mixed_bfloat16 against bf16 autocast); `auto` against the
+best float32 is the acceptance figure of issue 11. Training FLOPs are counted from the
+layer sizes (3 x 2 x the multiply-adds of every dense and convolutional layer); "of peak"
+divides the median rate by a matmul peak of the row's precision measured in the same run.
+Runs unchanged on a GPU: TensorFlow uses it if it sees one, PyTorch if CUDA is available to
+it; the device of each framework is printed.
 
 Example:
     $ python benchmarks/bench_train.py              # the table of BENCHMARKS.md
@@ -176,7 +178,7 @@ def _torch_model(architecture):
 
 
 def compare(architecture, batch_size, seconds, rounds, with_torch):
-    """Returns ({name: (best images/s, cores of that round)}, training FLOPs per image).
+    """Returns ({name: [(images/s, cores) of each round]}, training FLOPs per image).
 
     Names are ("bvae_tf", precision, jit_compile) and ("PyTorch", precision, False). Every
     configuration is warmed up (tracing, XLA compilation), then they take turns.
@@ -194,33 +196,42 @@ def compare(architecture, batch_size, seconds, rounds, with_torch):
         step(3)
         wall, _ = _timed(step, 2)
         steps[name] = max(2, round(seconds / rounds / (wall / 2)))
-    results = {name: (0.0, 0.0) for name in runners}
+    results = {name: [] for name in runners}
     for _ in range(rounds):
         for name, step in runners.items():
             wall, cores = _timed(step, steps[name])
-            results[name] = max(results[name], (batch_size * steps[name] / wall, cores))
+            results[name].append((batch_size * steps[name] / wall, cores))
     return results, TRAINING_FLOPS_PER_FORWARD * forward_flops_per_image(model)
+
+
+def _paired_ratio(results, name, reference):
+    """Median over rounds of `name`'s rate over `reference`'s in the same round."""
+    return float(np.median([rate / other for (rate, _), (other, _)
+                            in zip(results[name], results[reference])]))
 
 
 def table_rows(architecture, batch_size, results, flops, auto, peaks):
     """The Markdown rows of one model and batch size."""
-    best_float32 = max(rate for (framework, precision, _), (rate, _) in results.items()
-                       if framework == "bvae_tf" and precision == "float32")
-    torch_rate = {precision: results.get(("PyTorch", torch_precision, False), (None,))[0]
-                  for precision, torch_precision in zip(("float32", "mixed_bfloat16"),
-                                                        TORCH_PRECISIONS)}
+    median = {name: float(np.median([rate for rate, _ in rounds]))
+              for name, rounds in results.items()}
+    best_float32 = max((name for name in results
+                        if name[0] == "bvae_tf" and name[1] == "float32"), key=median.get)
+    torch_of = {"float32": ("PyTorch", "float32", False),
+                "mixed_bfloat16": ("PyTorch", "bfloat16", False)}
     rows = []
-    names = list(results) + [("bvae_tf auto", *auto)]
-    for name in names:
-        framework, precision, jit_compile = name
-        rate, cores = results[("bvae_tf", *auto) if framework == "bvae_tf auto" else name]
+    for label, name in [(name[0], name) for name in results] + [
+            ("bvae_tf auto", ("bvae_tf", *auto))]:
+        _, precision, jit_compile = name
+        cores = float(np.median([cores for _, cores in results[name]]))
         peak = peaks["float32" if precision == "float32" else "bfloat16"]
-        versus_torch = "" if framework == "PyTorch" or not torch_rate[precision] else (
-            f"{rate / torch_rate[precision]:.2f}x")
-        rows.append(f"| {architecture} | {batch_size} | {framework} | {precision} | "
-                    f"{'on' if jit_compile else 'off'} | {rate:,.0f} | {cores:.2f} | "
-                    f"{rate * flops / 1e9 / peak:.0%} | {rate / best_float32:.2f}x | "
-                    f"{versus_torch} |")
+        torch_name = torch_of.get(precision)
+        versus_torch = (f"{_paired_ratio(results, name, torch_name):.2f}x"
+                        if label != "PyTorch" and torch_name in results else "")
+        rows.append(f"| {architecture} | {batch_size} | {label} | {precision} | "
+                    f"{'on' if jit_compile else 'off'} | {median[name]:,.0f} | "
+                    f"{max(rate for rate, _ in results[name]):,.0f} | {cores:.2f} | "
+                    f"{median[name] * flops / 1e9 / peak:.0%} | "
+                    f"{_paired_ratio(results, name, best_float32):.2f}x | {versus_torch} |")
     return rows
 
 
@@ -264,7 +275,7 @@ def main(argv=None):
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1000, 100])
     parser.add_argument("--seconds", type=float, default=16.0,
                         help="Approximate timed seconds per configuration, all rounds.")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--refresh", action="store_true", help="Probe 'auto' again.")
     parser.add_argument("--no-torch", action="store_true", help="Leave PyTorch out.")
     parser.add_argument("--quick", action="store_true", help="A few steps, one round.")
@@ -272,9 +283,9 @@ def main(argv=None):
     seconds, rounds = (1.0, 1) if args.quick else (args.seconds, args.rounds)
     peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
     _header(peaks)
-    lines = [("| model | batch | framework | precision | XLA | images/s | cores | of peak "
-              "| vs best bvae_tf float32 | vs PyTorch, same precision |"),
-             "|---|---:|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = [("| model | batch | framework | precision | XLA | images/s | best round | cores "
+              "| of peak | vs best bvae_tf float32 | vs PyTorch, same precision |"),
+             "|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|"]
     print("\n".join(lines), flush=True)
     for architecture in args.models:
         for batch_size in args.batch_sizes:

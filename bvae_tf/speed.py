@@ -62,8 +62,8 @@ _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 _CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # Probe: warm-up steps (tracing, XLA compilation), then rounds of timed steps per candidate.
-PROBE_SECONDS = 4.0
-PROBE_ROUNDS = 5
+PROBE_SECONDS = 6.0
+PROBE_ROUNDS = 7
 _WARMUP_STEPS = 3
 
 
