@@ -124,6 +124,10 @@ def _add_train(subparsers, parents):
     parser.add_argument("--metrics", default="", help="Shapes: comma-separated metrics of "
                         "the exported encoder (default: none). MNIST trials always score "
                         "the SVM.")
+    parser.add_argument("--save-every", type=_number(0, 1e6), default=30.0, metavar="SECONDS",
+                        help="Save the state a killed run resumes from after an epoch that "
+                        "ends at least this long after the last save (default: 30; 0: every "
+                        "epoch).")
     _add_speed_arguments(parser)
 
 
@@ -153,7 +157,8 @@ def _run_train(args):
     _check_writable_dir(args.results, "--results")
     try:
         record = trial.run_trial(spec, settings, args.results, cache_dir=args.cache_dir,
-                                 mnist_path=args.mnist, verbose="auto")
+                                 mnist_path=args.mnist, verbose="auto",
+                                 save_every_s=args.save_every)
     except training.NaNLossError as error:
         print(f"bvae-tf train: error: {error}", file=sys.stderr)
         return 3

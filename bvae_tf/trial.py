@@ -83,7 +83,7 @@ class TrialSpec:
 
 
 def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_path=None,
-              split_seed=0, worker=None, verbose=0):
+              split_seed=0, worker=None, verbose=0, save_every_s=30.0):
     """Trains, saves, exports and scores one trial, then writes its record atomically.
 
     Args:
@@ -98,6 +98,8 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
             to 0.
         worker: dict describing the sweep worker that ran it, or None (this process).
         verbose: Keras' `fit` verbosity. Defaults to 0.
+        save_every_s: float, the least seconds between two saves of the resume state (0:
+            after every epoch). Defaults to 30.
 
     Returns:
         dict, the record (schema in `docs/records.md`).
@@ -128,7 +130,8 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         rounding=settings.mnist_subset_rounding)
     fitted = training.fit(model, train_ds, validation_ds, max_epochs=settings.max_epochs,
                           patience=settings.patience, log_dir=model_dir / "logs",
-                          resume_dir=model_dir / "resume", verbose=verbose)
+                          resume_dir=model_dir / "resume", resume_interval_s=save_every_s,
+                          verbose=verbose)
     history, resumed = fitted.history, fitted.resumed
     training_s = time.perf_counter() - start + (resumed["training_s"] if resumed else 0.0)
     model_dir.mkdir(parents=True, exist_ok=True)
