@@ -140,7 +140,7 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     encoder_dir = export.export_encoder(model, results_dir / "saved_models" / spec.entry,
                                         spec.name, version=1, overwrite=True)
     encoder = export.load_encoder(encoder_dir, batch_size=settings.batch_size)
-    scores = _score(spec, settings, encoder, data)
+    scores, scoring_s = _score(spec, settings, encoder, data)
     config = {**settings.to_config(), "learning_rate": float(model.optimizer.learning_rate),
               "jit_compile": bool(model.jit_compile), "precision": model.precision,
               "split_seed": int(split_seed),
@@ -150,7 +150,7 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         "trial_name": spec.name, "entry": spec.entry, "beta": spec.beta, "seed": spec.seed,
         "fraction": spec.fraction, "config": config, "versions": results.versions(),
         "machine": results.machine(), **training.summarize_history(history, settings.patience),
-        "metrics": scores,
+        "metrics": scores, "scoring_s": scoring_s,
         "model_path": results.relative_path(model_dir / "model.keras", results_dir),
         "encoder_path": results.relative_path(encoder_dir, results_dir),
         "worker": worker or this_worker(), "training_s": round(training_s, 3),
@@ -181,13 +181,21 @@ def scoring_seed(spec, settings):
 
 
 def _score(spec, settings, encoder, data):
+    """The trial's scores, and the seconds each metric (or the SVM) took."""
     seed = scoring_seed(spec, settings)
+    scores, seconds = {}, {}
     if spec.study == "shapes":
-        return scoring.shapes_scores(encoder, data, seed, settings.metrics,
-                                     settings.metric_options)
+        for name in settings.metrics:  # one at a time: with an int seed, the same numbers
+            start = time.perf_counter()
+            scores.update(scoring.shapes_scores(encoder, data, seed, (name,),
+                                                settings.metric_options))
+            seconds[name] = round(time.perf_counter() - start, 3)
+        return scores, seconds
+    start = time.perf_counter()
     subset = inputs.mnist_training_subset(data, spec.fraction, spec.seed,
                                           settings.mnist_subset_rounding)
-    return scoring.svm_accuracy(encoder, subset, data.test, seed)
+    scores = scoring.svm_accuracy(encoder, subset, data.test, seed)
+    return scores, {"svm": round(time.perf_counter() - start, 3)}
 
 
 def this_worker(tuner_id=None):

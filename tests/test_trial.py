@@ -13,7 +13,7 @@ RECORD_KEYS = {
     "schema_version", "study", "trial_name", "entry", "beta", "seed", "fraction", "config",
     "versions", "machine", "epochs", "best_epoch", "early_stopped", "training_s",
     "wall_time_s", "losses", "metrics", "model_path", "encoder_path", "worker",
-    "resumed_from_epoch",
+    "resumed_from_epoch", "scoring_s",
 }  # fmt: skip
 # Quick settings of the acceptance test: 10 epochs at batch 100 (550 updates). At the paper's
 # batch of 1000, 10 epochs (60 updates) leave beta = 1 at 0.60 accuracy.
@@ -124,6 +124,9 @@ def test_run_trial_writes_model_history_encoder_and_record(small_mnist, tmp_path
     assert record["early_stopped"] is False and record["schema_version"] == 2
     assert set(record["losses"]["validation"]) == {"loss", "reconstruction_loss", "kl_loss"}
     assert 0.0 <= record["metrics"]["svm_accuracy"] <= 1.0
+    assert list(record["scoring_s"]) == ["svm"]
+    assert 0 < record["scoring_s"]["svm"] < record["wall_time_s"] - record["training_s"]
+    assert record["config"]["precision"] == "float32"  # conftest pins BVAE_TF_PRECISION
     assert record["model_path"] == "models/mnist/mnist_fc-frac0.02-beta1.0-seed0/model.keras"
     assert record["encoder_path"] == "saved_models/mnist_fc/mnist_fc-frac0.02-beta1.0-seed0/1"
     assert (tmp_path / record["model_path"]).is_file()

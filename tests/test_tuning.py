@@ -274,6 +274,8 @@ def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_
     for record in records:
         assert (record["epochs"], record["best_epoch"], record["fraction"]) == (1, 1, None)
         assert 0.0 <= record["metrics"]["beta_vae"] <= 1.0 and 0.0 <= record["metrics"]["mig"]
+        assert list(record["scoring_s"]) == ["beta_vae", "mig"]  # the profile's order
+        assert all(seconds > 0 for seconds in record["scoring_s"].values())
         assert record["losses"]["validation"]["reconstruction_loss"] > 0
         assert record["config"]["train_fraction"] == 0.002 and record["versions"]["keras"]
         assert (out / record["model_path"]).is_file()
