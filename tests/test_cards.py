@@ -31,6 +31,8 @@ def _record(entry, beta, seed, fraction=None, metric=0.5, early_stopped=True):
     return {"schema_version": results.SCHEMA_VERSION, "study": study,
             "trial_name": results.trial_name(entry, beta, seed, fraction), "entry": entry,
             "beta": beta, "seed": seed, "fraction": fraction, "epochs": 40, "best_epoch": 34,
+            "config": {"precision": "mixed_bfloat16" if seed else "float32",
+                       "jit_compile": seed == 1},
             "early_stopped": early_stopped, "training_s": 600.0, "metrics": metrics,
             "machine": {"cpu": "Test CPU", "cores": 2, "platform": "test"},
             "losses": {"validation": {"reconstruction_loss": 30.0, "kl_loss": 12.0,
@@ -42,7 +44,8 @@ def test_a_card_holds_each_run_the_spread_and_the_command(tmp_path):
         results.write_record(tmp_path, _record("fc", 4.0, seed, metric=metric))
     cards.write_cards(tmp_path)
     text = (tmp_path / "fc.md").read_text()
-    assert "| 4 | 0 | 40 | 34 | yes | 0.600 | 0.150 | 30.0 | 12.0 | 10 min |" in text
+    assert "| 4 | 0 | 40 | 34 | yes | float32 | 0.600 | 0.150 | 30.0 | 12.0 | 10 min |" in text
+    assert "| 4 | 1 | 40 | 34 | yes | mixed_bfloat16 + XLA | 0.800 |" in text
     assert ("`bvae-tf sweep --profile paper --study shapes --entries fc --betas 4 --seeds 1 "
             "--results runs/reference`") in text
     assert "| fc | 4 | 2 | 0.700 ± 0.141 |" in text  # mean ± std, ddof 1
@@ -60,7 +63,7 @@ def test_collect_takes_only_early_stopped_records(tmp_path):
         "mnist_fc-frac0.1-beta4.0-seed0"]
     cards.write_cards(tmp_path / "zoo")
     text = (tmp_path / "zoo" / "mnist_fc.md").read_text()
-    assert "| 0.1 | 4 | 0 | 40 | 34 | yes | 0.500 |" in text and "--fractions 0.1" in text
+    assert "| 0.1 | 4 | 0 | 40 | 34 | yes | float32 | 0.500 |" in text and "--fractions 0.1" in text
 
 
 @pytest.mark.parametrize("name", zoo.NAMES)

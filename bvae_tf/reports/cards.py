@@ -128,12 +128,17 @@ def _number(value, decimals=3):
     return "-" if value is None else f"{value:.{decimals}f}"
 
 
+def _precision_text(config):
+    """`float32`, `mixed_bfloat16`, with ` + XLA` where XLA compiled the step."""
+    return config["precision"] + (" + XLA" if config["jit_compile"] else "")
+
+
 def _results_section(name, records):
     entry = zoo.entry(name)
     metrics = [(key, label) for key, label in STUDY_COLUMNS[entry.dataset]
                if any(key in record["metrics"] for record in records)]
     fraction = ["fraction"] if entry.dataset == "mnist" else []
-    header = [*fraction, "beta", "seed", "epochs", "best epoch", "early stopped",
+    header = [*fraction, "beta", "seed", "epochs", "best epoch", "early stopped", "precision",
               *(label for _, label in metrics), "val. reconstruction", "val. KL", "training",
               "command"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -141,7 +146,8 @@ def _results_section(name, records):
         validation = record["losses"]["validation"]
         cells = [f"{record['fraction']:g}"] if fraction else []
         cells += [f"{record['beta']:g}", str(record["seed"]), str(record["epochs"]),
-                  str(record["best_epoch"]), "yes" if record.get("early_stopped") else "no"]
+                  str(record["best_epoch"]), "yes" if record.get("early_stopped") else "no",
+                  _precision_text(record["config"])]
         cells += [_number(record["metrics"].get(key)) for key, _ in metrics]
         cells += [_number(validation["reconstruction_loss"], 1), _number(validation["kl_loss"], 1),
                   f"{record.get('training_s', 0) / 60:.0f} min",
