@@ -181,7 +181,7 @@ def card_text(name, records, images_dir):
               "including where the authors' code and Keras' defaults differ."), "",
               "## Reference results", ""]
     if own:
-        lines += [(f"{len(own)} reference trials by the paper's protocol (all the data, early "
+        lines += [(f"{len(own)} reference trial{'s' if len(own) > 1 else ''} by the paper's protocol (all the data, early "
                   "stopping with patience 5, no epoch cap), records in "
                   f"`zoo/records/{entry.dataset}/`. Trained on: "
                   f"{', '.join(sorted({record['machine']['cpu'] for record in own}))}."), "",
