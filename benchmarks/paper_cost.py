@@ -5,7 +5,8 @@ to early stopping), one table per study:
 
 - per entry (and MNIST fraction): the reference trials, their epochs to early stopping (mean,
   min-max over betas and seeds), training seconds an epoch, and the seconds after training
-  (saving, exporting, scoring; each metric's seconds where the records have `scoring_s`);
+  (the sum of the record's `scoring_s`, each metric's seconds beside it; records from before
+  `scoring_s`: their wall time less their training time, saving and exporting included);
 - the paper profile's grid (`bvae_tf.profiles.get_profile("paper")`): trials per entry and
   the projected hours on the machine that trained the records: each trial at the entry's
   mean epochs x seconds an epoch + seconds after training;
@@ -66,14 +67,20 @@ def entry_costs(records):
             "epochs": statistics.mean(record["epochs"] for record in group),
             "epochs_range": (min(r["epochs"] for r in group), max(r["epochs"] for r in group)),
             "s_per_epoch": statistics.mean(r["training_s"] / r["epochs"] for r in whole),
-            "after_training_s": statistics.mean(r["wall_time_s"] - r["training_s"]
-                                                for r in whole),
+            "after_training_s": statistics.mean(_after_training_s(r) for r in whole),
             "scoring_s": {name: statistics.mean(values) for name, values in scoring.items()},
             "train_images": statistics.mean(r["config"]["train_batches"] * r["config"]["batch_size"]
                                             for r in group),
             "source": "records",
         }
     return costs
+
+
+def _after_training_s(record):
+    """Seconds of scoring (`scoring_s`), or, in older records of one process, all after training."""
+    if "scoring_s" in record:
+        return sum(record["scoring_s"].values())
+    return record["wall_time_s"] - record["training_s"]
 
 
 def forward_flops(name):
@@ -138,7 +145,7 @@ def study_table(study, costs, profile, gpu_tflops, input_rate=None):
     validation = DEFAULT_VALIDATION[study]
     lines = [f"### {study}: {sum(per_cell.values())} trials in the paper profile's grid", "",
              "| entry | fraction | from | reference trials | epochs (range) | s an epoch "
-             "| s after training | of which scoring | grid trials | hours on this machine "
+             "| s scoring | of which | grid trials | hours on this machine "
              f"| training TFLOP a trial | GPU hours at {gpu_tflops:g} TFLOP/s"
              + (f" or {input_rate:,.0f} images/s |" if input_rate else " |"),
              "|---|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|"]
