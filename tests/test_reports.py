@@ -311,3 +311,14 @@ def test_report_md_lists_where_a_profile_departs_from_the_authors():
     assert "batch_norm_momentum = 0.99 (the authors: 0.999)" in quick
     assert "stops after 20 epochs without improvement, at most 10000 epochs" in quick
     assert markdown.departures_text(paper, paper).startswith("Follows the authors' choices")
+
+
+@pytest.mark.parametrize("epochs, label", [
+    ([65.0], "reference: paper protocol, 65 epochs"),
+    ([121.0, 221.0, 155.2], "reference: paper protocol, 121-221 epochs"),
+    ([], "reference: paper protocol"),
+])
+def test_the_reference_legend_gives_the_epochs_of_the_reference_runs(epochs, label):
+    from bvae_tf.reports import figures
+
+    assert figures._reference_label([{"epochs_mean": value} for value in epochs]) == label

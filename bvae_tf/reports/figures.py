@@ -53,7 +53,8 @@ def _errorbar(axes, lines, column, label, color=None, fmt="o-"):
 
 def _reference_label(lines):
     epochs = sorted({round(line["epochs_mean"]) for line in lines if "epochs_mean" in line})
-    trained = f", {epochs[0]}-{epochs[-1]} epochs" if epochs else ""
+    span = f"{epochs[0]}-{epochs[-1]}" if len(epochs) > 1 else "".join(map(str, epochs))
+    trained = f", {span} epochs" if epochs else ""
     return f"reference: paper protocol{trained}"
 
 
