@@ -183,8 +183,8 @@ def scoring_seed(spec, settings):
 def _score(spec, settings, encoder, data):
     """The trial's scores, and the seconds each metric (or the SVM) took."""
     seed = scoring_seed(spec, settings)
-    scores, seconds = {}, {}
     if spec.study == "shapes":
+        scores, seconds = {}, {}
         for name in settings.metrics:  # one at a time: with an int seed, the same numbers
             start = time.perf_counter()
             scores.update(scoring.shapes_scores(encoder, data, seed, (name,),

@@ -181,7 +181,8 @@ def card_text(name, records, images_dir):
               "including where the authors' code and Keras' defaults differ."), "",
               "## Reference results", ""]
     if own:
-        lines += [(f"{len(own)} reference trial{'s' if len(own) > 1 else ''} by the paper's protocol (all the data, early "
+        trials = f"{len(own)} reference trial" + ("s" if len(own) > 1 else "")
+        lines += [(f"{trials} by the paper's protocol (all the data, early "
                   "stopping with patience 5, no epoch cap), records in "
                   f"`zoo/records/{entry.dataset}/`. Trained on: "
                   f"{', '.join(sorted({record['machine']['cpu'] for record in own}))}."), "",

@@ -53,9 +53,10 @@ def _errorbar(axes, lines, column, label, color=None, fmt="o-"):
 
 def _reference_label(lines):
     epochs = sorted({round(line["epochs_mean"]) for line in lines if "epochs_mean" in line})
-    span = f"{epochs[0]}-{epochs[-1]}" if len(epochs) > 1 else "".join(map(str, epochs))
-    trained = f", {span} epochs" if epochs else ""
-    return f"reference: paper protocol{trained}"
+    if not epochs:
+        return "reference: paper protocol"
+    span = f"{epochs[0]}-{epochs[-1]}" if len(epochs) > 1 else f"{epochs[0]}"
+    return f"reference: paper protocol, {span} epochs"
 
 
 def _style(axes, ylabel=None, xlabel=None, title=None):
