@@ -289,7 +289,7 @@ def main(argv=None):
     print("\n".join(lines), flush=True)
     for architecture in args.models:
         for batch_size in args.batch_sizes:
-            auto = speed.resolve({"architecture": architecture}, batch_size,
+            auto = speed.resolve(zoo.entry(architecture).model_config(), batch_size,
                                  refresh=args.refresh)
             results, flops = compare(architecture, batch_size, seconds, rounds,
                                      not args.no_torch)
