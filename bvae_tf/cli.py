@@ -137,6 +137,10 @@ def _add_speed_arguments(parser):
                         "bfloat16 only where the hardware has it (see `bvae-tf speed`).")
     parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                         help="XLA: auto (default) where it measured faster on this machine.")
+    parser.add_argument("--input-pipeline", choices=("auto", "host", "device"),
+                        default="auto", help="Where batches are drawn: host (tf.data on the "
+                        "CPU), device (the split in device memory, drawn inside the step) or "
+                        "auto (default: device when TensorFlow sees a GPU).")
 
 
 def _jit_compile(text):
@@ -153,7 +157,7 @@ def _run_train(args):
     settings = profiles.TrialSettings(
         max_epochs=args.max_epochs, train_fraction=None if mnist else args.train_fraction,
         validation_size=args.validation_size, metrics=tuple(chosen), precision=args.precision,
-        jit_compile=_jit_compile(args.jit_compile))
+        jit_compile=_jit_compile(args.jit_compile), input_pipeline=args.input_pipeline)
     _check_writable_dir(args.results, "--results")
     try:
         record = trial.run_trial(spec, settings, args.results, cache_dir=args.cache_dir,

@@ -41,8 +41,25 @@ def load_data(study, cache_dir=None, mnist_path=None, split_seed=0):
     return shapes.load(cache_dir=cache_dir, seed=split_seed)
 
 
+def input_pipeline(choice="auto"):
+    """Returns where batches are drawn: "host" or "device" ("auto": device on a GPU).
+
+    Example:
+        >>> input_pipeline("host")
+        'host'
+    """
+    if choice not in ("auto", "host", "device"):
+        raise ValueError(f"input_pipeline must be 'auto', 'host' or 'device'; got {choice!r}.")
+    if choice != "auto":
+        return choice
+    import tensorflow as tf
+
+    return "device" if tf.config.list_physical_devices("GPU") else "host"
+
+
 def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
-                  validation_size=None, fresh_validation_noise=True, rounding="floor"):
+                  validation_size=None, fresh_validation_noise=True, rounding="floor",
+                  on_device=False):
     """Returns `(train_ds, validation_ds)` of (inputs, targets) batches for a zoo entry.
 
     Args:
@@ -59,10 +76,14 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
         fresh_validation_noise: bool, whether a denoising entry's validation inputs get new
             noise every epoch (the authors) rather than the same noise. Defaults to True.
         rounding: "floor" (the authors) or "round": size of each class's MNIST subset.
+        on_device: bool, whether to return `pipeline.DeviceBatches` (the same batches, drawn
+            inside the training step from device memory) instead of `tf.data.Dataset`s.
+            Defaults to False.
 
     Returns:
-        (train_ds, validation_ds): `tf.data.Dataset`s; training reshuffles every epoch,
-        validation keeps its order. Denoising entries get noisy inputs in both.
+        (train_ds, validation_ds): `tf.data.Dataset`s (or `DeviceBatches`); training
+        reshuffles every epoch, validation keeps its order. Denoising entries get noisy
+        inputs in both.
 
     Raises:
         ValueError: on an unknown entry, data of the wrong dataset or a bad fraction.
@@ -75,8 +96,9 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
     item = zoo.entry(entry)
     if train_fraction is not None and not _is_fraction(train_fraction):
         raise ValueError(f"train_fraction must be None or in (0, 1]; got {train_fraction!r}.")
+    make = pipeline.DeviceBatches if on_device else pipeline.make_dataset
     if item.dataset == "mnist":
-        return _mnist_datasets(data, seed, train_fraction, batch_size, validation_size,
+        return _mnist_datasets(make, data, seed, train_fraction, batch_size, validation_size,
                                rounding)
     if not hasattr(data, "train") or not hasattr(data.train, "packed"):
         raise ValueError(
@@ -84,10 +106,9 @@ def make_datasets(data, entry, seed=0, train_fraction=None, batch_size=1000,
             f"bvae_tf.data.shapes.load(); got {type(data).__name__}."
         )
     take = None if train_fraction is None else max(1, round(train_fraction * len(data.train)))
-    train = pipeline.make_dataset(
-        data.train, batch_size, shuffle=True, seed=seed, noise=item.denoising, take=take
-    )
-    validation = pipeline.make_dataset(
+    train = make(data.train, batch_size, shuffle=True, seed=seed, noise=item.denoising,
+                 take=take)
+    validation = make(
         data.validation, batch_size, shuffle=False, seed=seed, noise=item.denoising,
         take=min(validation_size or SHAPES_VALIDATION_SIZE, len(data.validation)),
         vary_each_epoch=fresh_validation_noise,
@@ -112,15 +133,15 @@ def mnist_training_subset(data, fraction, seed, rounding="floor"):
     return mnist.MnistSplit(data.train.images[indices], data.train.labels[indices])
 
 
-def _mnist_datasets(data, seed, train_fraction, batch_size, validation_size, rounding):
+def _mnist_datasets(make, data, seed, train_fraction, batch_size, validation_size, rounding):
     if not hasattr(data, "train") or not hasattr(data.train, "labels"):
         raise ValueError(
             "MNIST zoo entries train on MNIST: pass bvae_tf.data.mnist.load_mnist(); got "
             f"{type(data).__name__}."
         )
     train_split = mnist_training_subset(data, train_fraction, seed, rounding)
-    train = pipeline.make_dataset(train_split.images, batch_size, shuffle=True, seed=seed)
-    validation = pipeline.make_dataset(
+    train = make(train_split.images, batch_size, shuffle=True, seed=seed)
+    validation = make(
         data.validation.images, batch_size, shuffle=False, seed=seed, take=validation_size
     )
     return train, validation

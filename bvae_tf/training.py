@@ -198,8 +198,9 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
 
     Args:
         model: a compiled `keras.Model` (a `bvae_tf.zoo` model).
-        train_ds: `tf.data.Dataset` of (inputs, targets) batches.
-        validation_ds: `tf.data.Dataset` of (inputs, targets) batches.
+        train_ds: `tf.data.Dataset` of (inputs, targets) batches, or
+            `bvae_tf.data.pipeline.DeviceBatches` (drawn inside the step).
+        validation_ds: the same for validation.
         max_epochs: int or None; None means no cap (the paper). Defaults to None.
         patience: int, see `callbacks_for`: 5 stops after 6 epochs without improvement.
         log_dir: path or None; TensorBoard logs and `training.csv` go there.

@@ -123,11 +123,13 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
                       batch_norm_momentum=settings.batch_norm_momentum,
                       validation_statistics=settings.validation_statistics)
     fraction = spec.fraction if spec.study == "mnist" else settings.train_fraction
+    drawn_on = inputs.input_pipeline(settings.input_pipeline)
     train_ds, validation_ds = inputs.make_datasets(
         data, spec.entry, seed=spec.seed, train_fraction=fraction,
         batch_size=settings.batch_size, validation_size=settings.validation_size,
         fresh_validation_noise=settings.validation_noise == "fresh",
-        rounding=settings.mnist_subset_rounding)
+        rounding=settings.mnist_subset_rounding,
+        on_device=drawn_on == "device")
     fitted = training.fit(model, train_ds, validation_ds, max_epochs=settings.max_epochs,
                           patience=settings.patience, log_dir=model_dir / "logs",
                           resume_dir=model_dir / "resume", resume_interval_s=save_every_s,
@@ -143,8 +145,8 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     scores, scoring_s = _score(spec, settings, encoder, data)
     config = {**settings.to_config(), "learning_rate": float(model.optimizer.learning_rate),
               "jit_compile": bool(model.jit_compile), "precision": model.precision,
-              "split_seed": int(split_seed),
-              "train_batches": int(train_ds.cardinality())}
+              "input_pipeline": drawn_on,
+              "split_seed": int(split_seed), "train_batches": len(train_ds)}
     record = {
         "schema_version": results.SCHEMA_VERSION, "study": spec.study,
         "trial_name": spec.name, "entry": spec.entry, "beta": spec.beta, "seed": spec.seed,

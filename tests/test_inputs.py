@@ -50,6 +50,34 @@ def test_shapes_pipelines(entry, noisy):
     assert _count(validation) == 300  # min(40,000, all)
 
 
+@pytest.mark.parametrize("entry", ["conv_denoising", "mnist_fc"])
+def test_on_device_the_datasets_are_device_batches_of_the_same_batches(entry, mnist_npz):
+    from bvae_tf.data import pipeline
+
+    data = _ShapesLike(500, 300) if entry != "mnist_fc" else mnist.load_mnist(mnist_npz)
+    options = {"seed": 1, "train_fraction": 0.5 if entry != "mnist_fc" else 0.01,
+               "batch_size": 100, "validation_size": 250}
+    on_host = inputs.make_datasets(data, entry, **options)
+    on_device = inputs.make_datasets(data, entry, on_device=True, **options)
+    for host, device in zip(on_host, on_device):
+        assert isinstance(device, pipeline.DeviceBatches) and len(device) == len(host)
+        for (inputs_, targets), ticket in zip(host, device.tickets()):
+            drawn_inputs, drawn_targets = device(ticket)
+            np.testing.assert_array_equal(drawn_inputs, inputs_)
+            np.testing.assert_array_equal(drawn_targets, targets)
+
+
+def test_the_input_pipeline_is_the_device_exactly_when_there_is_a_gpu():
+    import tensorflow as tf
+
+    expected = "device" if tf.config.list_physical_devices("GPU") else "host"
+    assert inputs.input_pipeline("auto") == expected
+    assert [inputs.input_pipeline(choice) for choice in ("host", "device")] == ["host",
+                                                                                "device"]
+    with pytest.raises(ValueError, match="input_pipeline must be"):
+        inputs.input_pipeline("gpu")
+
+
 def test_mnist_pipelines(mnist_npz):
     data = mnist.load_mnist(mnist_npz)
     train, validation = inputs.make_datasets(data, "mnist_conv", seed=0,

@@ -185,3 +185,19 @@ def test_a_trial_killed_mid_epoch_resumes_from_its_last_saved_epoch(mnist_npz, t
     assert record["training_s"] > saved["training_s"] > 0  # the killed run's time counted
     history = json.loads((out / record["model_path"]).with_name("history.json").read_text())
     assert len(history["val_loss"]) == record["epochs"]  # the killed run's epochs kept
+
+
+@pytest.mark.slow
+def test_a_trial_on_device_batches_records_the_host_trials_numbers(small_mnist, tmp_path):
+    spec = trial.TrialSpec("mnist_fc", 1.0, 0, fraction=0.02)
+    records = {
+        where: trial.run_trial(spec, profiles.TrialSettings(max_epochs=2, input_pipeline=where),
+                               tmp_path / where, small_mnist)
+        for where in ("host", "device")
+    }
+    assert [records[where]["config"]["input_pipeline"] for where in records] == list(records)
+    host, device = records["host"], records["device"]
+    assert device["config"]["train_batches"] == host["config"]["train_batches"] == 1
+    for split in ("train", "validation"):
+        assert device["losses"][split] == pytest.approx(host["losses"][split], rel=1e-5)
+    assert device["metrics"] == pytest.approx(host["metrics"], abs=0.002)

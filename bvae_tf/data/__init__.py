@@ -4,7 +4,7 @@ Submodules load on first use, so `import bvae_tf.data` stays cheap (the pipeline
 TensorFlow):
 
 - `bvae_tf.data.shapes`: `load`, `ShapesData`, `render`, `render_reference`;
-- `bvae_tf.data.pipeline`: `make_dataset`, `salt_and_pepper`;
+- `bvae_tf.data.pipeline`: `make_dataset`, `DeviceBatches`, `salt_and_pepper`;
 - `bvae_tf.data.mnist`: `load_mnist`, `subset_per_class`.
 
 Example:
@@ -20,6 +20,7 @@ __all__ = [
     "FACTOR_NAMES",
     "IMAGE_SHAPE",
     "SHAPE_NAMES",
+    "DeviceBatches",
     "ShapesData",
     "ShapesSplit",
     "load",
@@ -42,6 +43,7 @@ _HOMES = {
     "render": "shapes",
     "render_reference": "shapes",
     "make_dataset": "pipeline",
+    "DeviceBatches": "pipeline",
     "salt_and_pepper": "pipeline",
     "load_mnist": "mnist",
     "subset_per_class": "mnist",

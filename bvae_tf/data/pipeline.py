@@ -102,7 +102,7 @@ def _as_array(images):
 
 
 def _source(split, take):
-    """(table, decode): a tensor of all examples and a function rows -> float32 images."""
+    """(table, decode, image_shape): an array of all examples, rows -> float32 images."""
     if hasattr(split, "packed"):
         packed = np.asarray(split.packed)
         if take is not None:
@@ -119,10 +119,10 @@ def _source(split, take):
             bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(rows[..., None], shifts), 1)
             return tf.cast(tf.reshape(bits, [-1, height, width, 1]), tf.float32)
 
-        return tf.constant(packed), decode
+        return packed, decode, (height, width, 1)
     images = getattr(split, "images", split)  # e.g. an MnistSplit
     array = _as_array(images if take is None else images[:take])
-    return tf.constant(array), tf.identity
+    return array, tf.identity, array.shape[1:]
 
 
 def make_dataset(
@@ -141,7 +141,9 @@ def make_dataset(
     The last partial batch is merged into the previous one, so every batch has at least
     `batch_size` rows (the last up to 2 * batch_size - 1; a split smaller than
     `batch_size` is one batch). Each iteration of the dataset (each Keras epoch) draws a new
-    order and new noise; the same `seed` gives the same sequence of epochs.
+    order and new noise; the same `seed` gives the same sequence of epochs. The batches are
+    decoded and noised on the host's CPU threads; `DeviceBatches` draws the same batches
+    inside the training step instead, on an accelerator.
 
     Args:
         split: a `ShapesSplit`, any object with `.packed` (uint8 (N, bytes), bit-packed
@@ -174,45 +176,106 @@ def make_dataset(
         >>> [int(inputs.shape[0]) for inputs, _ in dataset]
         [1000, 1500]
     """
-    batch_size = _check_count(batch_size, "batch_size")
-    take = _check_count(take, "take", allow_none=True)
-    amount = _check_fraction(amount, "amount")
-    noisy_fraction = _check_fraction(noisy_fraction, "noisy_fraction")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"`seed` must be an integer >= 0, got {seed!r}.")
-    table, decode = _source(split, take)
-    noise_options = (amount, noisy_fraction) if noise else None
-    dataset = _epochs(table, decode, batch_size, shuffle, int(seed), noise_options,
-                      bool(vary_each_epoch))
+    batches = _Batches(split, batch_size, shuffle, seed, noise, amount, noisy_fraction, take,
+                       vary_each_epoch, tf.constant)
+    dataset = batches.tickets().map(batches.draw, num_parallel_calls=tf.data.AUTOTUNE,
+                                    deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _epochs(table, decode, batch_size, shuffle, seed, noise_options, vary_each_epoch):
-    """One pass of batches per iteration, keyed by a fresh epoch key each time."""
-    num_examples = int(table.shape[0])
-    num_batches = max(1, num_examples // batch_size)
+class _Batches:
+    """Which rows and which noise seed each batch gets (tickets), and drawing a batch."""
 
-    def batch_of(key, order, batch):
-        start = batch * batch_size
-        last = batch == num_batches - 1
-        stop = tf.where(last, tf.cast(num_examples, tf.int64), start + batch_size)
-        targets = decode(tf.gather(table, order[start:stop]))
-        if noise_options is None:
+    def __init__(self, split, batch_size, shuffle, seed, noise, amount, noisy_fraction, take,
+                 vary_each_epoch, store):
+        self.batch_size = _check_count(batch_size, "batch_size")
+        take = _check_count(take, "take", allow_none=True)
+        amount = _check_fraction(amount, "amount")
+        noisy_fraction = _check_fraction(noisy_fraction, "noisy_fraction")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"`seed` must be an integer >= 0, got {seed!r}.")
+        table, self._decode, self.image_shape = _source(split, take)
+        self.num_examples = len(table)
+        self.table = store(table)
+        self.noise_options = (amount, noisy_fraction) if noise else None
+        self.shuffle, self.seed, self.vary_each_epoch = bool(shuffle), int(seed), bool(
+            vary_each_epoch)
+        self._tickets = self._make_tickets()
+
+    def __len__(self):
+        return max(1, self.num_examples // self.batch_size)
+
+    def tickets(self):
+        """A dataset of (rows int64 [B], noise seed int64 [2]), one pass per iteration.
+
+        One dataset per object: each pass over it (each epoch) is the next epoch, as with
+        the dataset `make_dataset` returns.
+        """
+        return self._tickets
+
+    def _make_tickets(self):
+        num_examples, num_batches, batch_size = self.num_examples, len(self), self.batch_size
+
+        def ticket(key, order, batch):
+            start = batch * batch_size
+            stop = tf.where(batch == num_batches - 1, tf.cast(num_examples, tf.int64),
+                            start + batch_size)
+            return order[start:stop], tf.random.experimental.stateless_fold_in(key, batch)
+
+        def epoch(epoch_key):
+            key = tf.stack([tf.constant(self.seed, tf.int64), epoch_key])
+            order = tf.range(num_examples, dtype=tf.int64)
+            if self.shuffle:
+                order = tf.random.experimental.stateless_shuffle(order, seed=key)
+            return tf.data.Dataset.range(num_batches).map(lambda batch: ticket(key, order, batch))
+
+        epoch_keys = tf.data.Dataset.random(seed=self.seed,
+                                            rerandomize_each_iteration=self.vary_each_epoch)
+        dataset = epoch_keys.take(1).flat_map(epoch)
+        return dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+
+    def draw(self, rows, seed):
+        """Returns the (inputs, targets) batch of a ticket: decoded rows, noised inputs."""
+        targets = self._decode(tf.gather(self.table, rows))
+        if self.noise_options is None:
             return targets, targets
-        batch_seed = tf.random.experimental.stateless_fold_in(key, batch)
-        return salt_and_pepper(targets, batch_seed, *noise_options), targets
+        return salt_and_pepper(targets, seed, *self.noise_options), targets
 
-    def epoch(epoch_key):
-        key = tf.stack([tf.constant(seed, tf.int64), epoch_key])
-        order = tf.range(num_examples, dtype=tf.int64)
-        if shuffle:
-            order = tf.random.experimental.stateless_shuffle(order, seed=key)
-        return tf.data.Dataset.range(num_batches).map(
-            lambda batch: batch_of(key, order, batch),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
 
-    epoch_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=vary_each_epoch)
-    dataset = epoch_keys.take(1).flat_map(epoch)
-    return dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+class DeviceBatches(_Batches):
+    """The batches of `make_dataset`, drawn inside the training step from device memory.
+
+    `make_dataset` decodes and noises every batch on the host's CPU threads and hands the
+    step float32 images (16 KB each at 64 x 64). Two CPU cores do that for about 50,000
+    shapes images a second (BENCHMARKS.md, "The input pipeline"), far below what one GPU
+    trains the paper's models at. Here the split is stored once in the default device's
+    memory as it is (bit-packed shapes: 512 bytes an image), `tf.data` carries only each
+    batch's row indices and noise seed (a ticket), and `BetaVAE`'s train and test steps
+    draw the batch on the device. The order, noise and batch sizes are `make_dataset`'s,
+    bit for bit, for the same arguments.
+
+    Pass it to `BetaVAE.fit` (or `bvae_tf.training.fit`) as `x` or `validation_data`, and to
+    `BetaVAE.evaluate`. The arguments are `make_dataset`'s.
+
+    Example:
+        >>> images = np.zeros((2500, 28, 28, 1), np.float32)
+        >>> batches = DeviceBatches(images, batch_size=1000, noise=True)
+        >>> len(batches), batches.image_shape
+        (2, (28, 28, 1))
+        >>> [int(inputs.shape[0]) for inputs, _ in map(batches, batches.tickets())]
+        [1000, 1500]
+    """
+
+    def __init__(self, split, batch_size=1000, shuffle=True, seed=0, noise=False, amount=0.2,
+                 noisy_fraction=0.9, take=None, vary_each_epoch=True):
+        super().__init__(split, batch_size, shuffle, seed, noise, amount, noisy_fraction, take,
+                         vary_each_epoch, lambda table: tf.Variable(table, trainable=False))
+
+    @property
+    def denoising(self):
+        """bool: whether inputs get salt-and-pepper noise (a denoising model's data)."""
+        return self.noise_options is not None
+
+    def __call__(self, ticket):
+        """Returns the (inputs, targets) batch of a ticket `(rows, seed)`, on the device."""
+        return self.draw(*ticket)

@@ -1,5 +1,6 @@
 """The beta-VAE: one model family for the paper's fully connected and convolutional nets."""
 
+import contextlib
 import functools
 
 import keras
@@ -190,9 +191,11 @@ class BetaVAE(keras.Model):
         self.kl_loss_tracker.update_state(kl_loss, batch_size)
         return loss
 
-    def fit(self, x=None, y=None, *args, **kwargs):
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         """`keras.Model.fit`, after checking the image shape and, if denoising, the noise.
 
+        `x` and `validation_data` may also be `bvae_tf.data.pipeline.DeviceBatches`: the
+        split then stays in device memory and each step draws its batch there.
         The traced train step's entry in TensorFlow's gradient registry is removed when
         `fit` returns, so a model trained in a loop is freed with the model (see
         `bvae_tf.models.gradient_registry`).
@@ -201,9 +204,54 @@ class BetaVAE(keras.Model):
             ValueError: if the images have the wrong shape, or if a denoising model is
                 given inputs equal to its targets (or no targets).
         """
-        checks.check_fit_data(x, y, self.image_shape, self.denoising)
-        with gradient_registry.released_custom_gradients():
-            return super().fit(x, y, *args, **kwargs)
+        train_draw, x = _split_device_batches(x, "x")
+        validation_draw, validation_data = _split_device_batches(validation_data,
+                                                                 "validation_data")
+        for draw, targets, name in ((train_draw, y, "x"),
+                                    (validation_draw, None, "validation_data")):
+            if draw is not None:
+                checks.check_device_batches(draw, targets, self.image_shape, self.denoising,
+                                            name)
+        if train_draw is None:
+            checks.check_fit_data(x, y, self.image_shape, self.denoising)
+        with gradient_registry.released_custom_gradients(), \
+                self._drawing(train=train_draw, validation=validation_draw):
+            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`; `x` may be `bvae_tf.data.pipeline.DeviceBatches`."""
+        draw, x = _split_device_batches(x, "x")
+        if draw is None:
+            return super().evaluate(x, y, *args, **kwargs)
+        checks.check_device_batches(draw, y, self.image_shape, self.denoising, "x")
+        with self._drawing(validation=draw):
+            return super().evaluate(x, y, *args, **kwargs)
+
+    def train_step(self, data):
+        return super().train_step(self._draw(data, "train"))
+
+    def test_step(self, data):
+        return super().test_step(self._draw(data, "validation"))
+
+    def _draw(self, data, stage):
+        """The batch of a `DeviceBatches` ticket when that stage draws on the device."""
+        draw = getattr(self, "_device_batches", {}).get(stage)
+        return data if draw is None else draw(data)
+
+    @contextlib.contextmanager
+    def _drawing(self, **stages):
+        """Lets the steps draw from `stages` (None: plain batches), tracing them afresh."""
+        if not any(stages.values()) and not getattr(self, "_device_batches", None):
+            yield
+            return
+        # Not the model's state: set past Keras' and TensorFlow's tracking, so never saved.
+        object.__setattr__(self, "_device_batches", stages)
+        self.train_function = self.test_function = None  # traced with other batches
+        try:
+            yield
+        finally:
+            object.__setattr__(self, "_device_batches", {})
+            self.train_function = self.test_function = None
 
     def encode(self, images, batch_size=1000):
         """Returns the posterior means of `images`, float32 numpy [N, latent_dim].
@@ -274,6 +322,17 @@ class BetaVAE(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _split_device_batches(data, name):
+    """Returns `(draw, tickets)` for `DeviceBatches`, `(None, data)` for anything else."""
+    if callable(data) and hasattr(data, "tickets"):
+        return data, data.tickets()
+    if isinstance(data, tuple) and any(callable(item) and hasattr(item, "tickets")
+                                       for item in data):
+        raise ValueError(f"Pass DeviceBatches alone as `{name}`, not inside a tuple: it holds "
+                         "the targets itself.")
+    return None, data
 
 
 def _batches(array, batch_size):

@@ -36,6 +36,23 @@ def check_sizes(config):
         )
 
 
+def check_device_batches(batches, y, image_shape, denoising, name):
+    """Raises ValueError unless `DeviceBatches` `batches` fit a model's images and noise."""
+    if y is not None:
+        raise ValueError(f"DeviceBatches given as `{name}` hold their targets: leave `y` None.")
+    if tuple(batches.image_shape) != tuple(image_shape):
+        raise ValueError(
+            f"`{name}`: DeviceBatches of images {tuple(batches.image_shape)}, but the model "
+            f"takes {tuple(image_shape)}. Use the data of the model's dataset, or a model "
+            f"built with image_shape={tuple(batches.image_shape)}."
+        )
+    if denoising and not batches.denoising:
+        raise ValueError(
+            f"`{name}`: a denoising model trains on noisy inputs; build the DeviceBatches "
+            "with noise=True."
+        )
+
+
 def check_batch_shape(shape, image_shape, where):
     """Raises ValueError unless `shape` is (batch, *image_shape)."""
     if tuple(shape[1:]) != tuple(image_shape):

@@ -86,6 +86,10 @@ class TrialSettings(AuthorsChoices):
     # "float32", "mixed_bfloat16" or "auto" (the faster on this machine, bfloat16 only where
     # the hardware has it: bvae_tf.speed).
     precision: str = "auto"
+    # Where batches are drawn: "host" (tf.data decodes and noises them on the CPU threads),
+    # "device" (the split kept in device memory, drawn inside the step: DeviceBatches) or
+    # "auto" (device when TensorFlow sees a GPU). Same batches either way.
+    input_pipeline: str = "auto"
     # Shapes: metrics computed on the exported encoder (names in bvae_tf.metrics.METRICS).
     metrics: tuple = ()
     # Shapes: keyword options per metric.
@@ -127,6 +131,10 @@ class Profile(AuthorsChoices):
     # Precision of the models, both studies: "float32", "mixed_bfloat16" or "auto" (the
     # faster on this machine; bfloat16 only where the hardware has it).
     precision: str = "auto"
+    # Both studies: where batches are drawn: "host" (tf.data decodes and noises them on the CPU threads),
+    # "device" (the split kept in device memory, drawn inside the step: DeviceBatches) or
+    # "auto" (device when TensorFlow sees a GPU). Same batches either way.
+    input_pipeline: str = "auto"
     # Adam learning rate of the shapes models: "auto" = the paper's (1e-3; 3e-5 at beta 0).
     learning_rate: float | str = "auto"
     # Shapes study: metrics computed on each exported encoder (names in bvae_tf.metrics.METRICS).
@@ -206,13 +214,14 @@ class Profile(AuthorsChoices):
         if study == "mnist":
             return TrialSettings(profile=self.name, max_epochs=self.mnist_max_epochs,
                                  batch_size=self.batch_size, jit_compile=self.jit_compile,
-                                 precision=self.precision, **faithful)
+                                 precision=self.precision, input_pipeline=self.input_pipeline,
+                                 **faithful)
         return TrialSettings(
             profile=self.name, max_epochs=self.max_epochs, patience=self.patience, **faithful,
             batch_size=self.batch_size, train_fraction=self.train_fraction,
             validation_size=self.validation_size, learning_rate=self.learning_rate,
             jit_compile=self.jit_compile, precision=self.precision,
-            metrics=tuple(self.metrics),
+            input_pipeline=self.input_pipeline, metrics=tuple(self.metrics),
             metric_options={name: dict(options) for name, options in self.metric_options.items()
                             if name in self.metrics})
 
@@ -232,6 +241,9 @@ CHOICES = {
 }
 
 
+INPUT_PIPELINES = ("auto", "host", "device")
+
+
 def check_choices(settings):
     """Raises a ValueError naming any field of a profile or settings outside its choices."""
     for name, choices in CHOICES.items():
@@ -239,6 +251,10 @@ def check_choices(settings):
         if value not in choices:
             raise ValueError(f"{type(settings).__name__}.{name} must be one of {choices}; got "
                              f"{value!r} (the first is the authors' choice).")
+    pipeline = getattr(settings, "input_pipeline", "auto")
+    if pipeline not in INPUT_PIPELINES:
+        raise ValueError(f"{type(settings).__name__}.input_pipeline must be one of "
+                         f"{INPUT_PIPELINES}; got {pipeline!r}.")
     momentum = getattr(settings, "batch_norm_momentum", 0.5)
     if not _is_real(momentum) or not 0 < momentum < 1:
         raise ValueError(f"batch_norm_momentum must be in (0, 1) (authors: 0.999); got "

@@ -194,3 +194,42 @@ def test_objects_with_images_are_accepted(mnist_npz):
     inputs, targets = next(iter(pipeline.make_dataset(split, batch_size=5000, shuffle=False)))
     assert inputs.shape == (5000, 28, 28, 1)
     np.testing.assert_array_equal(targets, split.images)
+
+
+@pytest.mark.parametrize("noise", [False, True])
+@pytest.mark.parametrize("vary_each_epoch", [True, False])
+def test_device_batches_are_make_datasets_batches_bit_for_bit(shapes_data, noise,
+                                                              vary_each_epoch):
+    options = {"batch_size": 1000, "seed": 3, "noise": noise, "take": 2300,
+               "vary_each_epoch": vary_each_epoch}
+    host = pipeline.make_dataset(shapes_data.validation, **options)
+    device = pipeline.DeviceBatches(shapes_data.validation, **options)
+    tickets = device.tickets()
+    epochs = []
+    for _ in range(2):  # a second pass: the next epoch's order and noise, as fit sees them
+        drawn = [device(ticket) for ticket in tickets]
+        expected = list(host)
+        assert [int(inputs.shape[0]) for inputs, _ in drawn] == [1000, 1300]
+        for (inputs, targets), (want_inputs, want_targets) in zip(drawn, expected):
+            np.testing.assert_array_equal(inputs.numpy(), want_inputs.numpy())
+            np.testing.assert_array_equal(targets.numpy(), want_targets.numpy())
+        epochs.append(drawn[0][0].numpy())
+    assert np.array_equal(epochs[0], epochs[1]) != vary_each_epoch
+
+
+def test_device_batches_hold_the_packed_split_and_tickets_carry_indices(shapes_data):
+    device = pipeline.DeviceBatches(shapes_data.validation, batch_size=1000, noise=True)
+    assert isinstance(device.table, tf.Variable) and not device.table.trainable
+    assert device.table.dtype == tf.uint8
+    assert tuple(device.table.shape) == shapes_data.validation.packed.shape  # 512 bytes each
+    rows, seed = device.tickets().element_spec
+    assert (rows.dtype, rows.shape.as_list(), seed.shape.as_list()) == (tf.int64, [None], [2])
+    assert device.image_shape == (64, 64, 1) and device.denoising
+    assert len(device) == len(shapes_data.validation) // 1000
+
+
+def test_device_batches_check_their_arguments_as_make_dataset_does():
+    with pytest.raises(ValueError, match="batch_size"):
+        pipeline.DeviceBatches(_ids(10), batch_size=0)
+    with pytest.raises(ValueError, match="amount"):
+        pipeline.DeviceBatches(_ids(10), amount=2.0)

@@ -280,3 +280,62 @@ def test_precision_is_validated_and_saved(tmp_path):
     assert loaded.precision == "mixed_bfloat16"
     assert loaded.decoder.get_layer("output").dtype_policy.name == "mixed_bfloat16"
     assert helpers.tiny_model("fc").precision == "float32"
+
+
+def _device_and_host_data():
+    from bvae_tf.data import pipeline
+
+    images = helpers.binary_images(300, (16, 16, 1), seed=1)
+    options = {"batch_size": 100, "seed": 2}
+    return ((pipeline.DeviceBatches(images, **options),
+             pipeline.DeviceBatches(images[:200], shuffle=False, **options)),
+            (pipeline.make_dataset(images, **options),
+             pipeline.make_dataset(images[:200], shuffle=False, **options)))
+
+
+@pytest.mark.parametrize("architecture", ["fc", "conv"])
+def test_fit_on_device_batches_trains_as_on_the_host_pipeline(architecture):
+    # Clean data: a denoising model's fit first reads one pass of a host dataset to check
+    # its noise, which moves that dataset on by an epoch (the batches themselves are
+    # compared bit for bit, noise included, in tests/data/test_pipeline.py).
+    histories, weights, evaluated = [], [], []
+    for train, validation in _device_and_host_data():
+        model = helpers.tiny_model(architecture, run_eagerly=False)
+        fitted = model.fit(train, validation_data=validation, epochs=2, verbose=0)
+        histories.append(fitted.history)
+        weights.append(model.get_weights())
+        evaluated.append(model.evaluate(validation, verbose=0, return_dict=True))
+    assert evaluated[0] == pytest.approx(evaluated[1], rel=1e-5)
+    assert histories[0].keys() == histories[1].keys()
+    for key in histories[0]:
+        np.testing.assert_allclose(histories[0][key], histories[1][key], rtol=1e-5)
+    for on_device, on_host in zip(*weights):
+        np.testing.assert_allclose(on_device, on_host, rtol=1e-4, atol=1e-6)
+
+
+def test_a_model_goes_from_device_batches_to_arrays_and_back():
+    (train, validation), _ = _device_and_host_data()
+    model = helpers.tiny_model("fc", run_eagerly=False)
+    model.fit(train, validation_data=validation, epochs=1, verbose=0)
+    images = helpers.binary_images(100, (16, 16, 1), seed=3)
+    model.fit(images, epochs=1, verbose=0, batch_size=50)  # traced again, for arrays
+    model.fit(train, epochs=1, verbose=0)
+    assert model._device_batches == {}
+
+
+def test_device_batches_of_the_wrong_kind_are_refused():
+    from bvae_tf.data import pipeline
+
+    model = helpers.tiny_model("fc", denoising=True)
+    clean = pipeline.DeviceBatches(helpers.binary_images(8, (16, 16, 1)), batch_size=4)
+    wide = pipeline.DeviceBatches(helpers.binary_images(8, (8, 8, 1)), batch_size=4,
+                                  noise=True)
+    with pytest.raises(ValueError, match="noise=True"):
+        model.fit(clean, verbose=0)
+    with pytest.raises(ValueError, match=r"`validation_data`.*\(8, 8, 1\).*\(16, 16, 1\)"):
+        model.fit(np.zeros((4, 16, 16, 1)), np.ones((4, 16, 16, 1)), validation_data=wide,
+                  verbose=0)
+    with pytest.raises(ValueError, match="leave `y` None"):
+        model.fit(wide, np.zeros(4), verbose=0)
+    with pytest.raises(ValueError, match="not inside a tuple"):
+        model.fit((clean, clean), verbose=0)
