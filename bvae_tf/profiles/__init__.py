@@ -131,9 +131,7 @@ class Profile(AuthorsChoices):
     # Precision of the models, both studies: "float32", "mixed_bfloat16" or "auto" (the
     # faster on this machine; bfloat16 only where the hardware has it).
     precision: str = "auto"
-    # Both studies: where batches are drawn: "host" (tf.data decodes and noises them on the CPU threads),
-    # "device" (the split kept in device memory, drawn inside the step: DeviceBatches) or
-    # "auto" (device when TensorFlow sees a GPU). Same batches either way.
+    # Both studies: where batches are drawn (INPUT_PIPELINES; see TrialSettings).
     input_pipeline: str = "auto"
     # Adam learning rate of the shapes models: "auto" = the paper's (1e-3; 3e-5 at beta 0).
     learning_rate: float | str = "auto"
