@@ -400,22 +400,45 @@ def _run_speed(args):
 
 def _add_zoo(subparsers, parents):
     parser = subparsers.add_parser(
-        "zoo", parents=parents, help="Zoo cards: collect reference records and images into "
-        "zoo/, or write zoo/<entry>.md from them.")
-    parser.add_argument("action", choices=("collect", "cards"), help="collect: copy the "
+        "zoo", parents=parents, help="The zoo's reference study: train the wanted reference "
+        "trials, list them, collect finished records into zoo/, write the cards.")
+    parser.add_argument("action", choices=("run", "wanted", "collect", "cards"), help="run: "
+                        "train the next wanted reference trials by the paper profile in the "
+                        "runs folder (resumable: run it again to go on); wanted: list the "
+                        "wanted trials and where each one's reference is; collect: copy the "
                         "early-stopped records of --results into zoo/records and draw one "
                         "reference model per entry into zoo/images; cards: write the cards.")
     _results_argument(parser, required=False, help_text="Results directory of reference "
                       "runs (collect only).")
     parser.add_argument("--zoo", default=None, metavar="DIR", help="The zoo folder (default: "
                         "the repository's zoo/).")
+    parser.add_argument("--runs", default=None, metavar="DIR", help="run, wanted: the runs "
+                        "folder (default: $BVAE_TF_RUNS, else runs/reference beside the shapes "
+                        "cache, outside any checkout).")
+    parser.add_argument("--max-trials", type=_integer(1), default=None, metavar="N",
+                        help="run: stop after training N trials (default: all).")
+    parser.add_argument("--only", nargs="+", default=None, metavar="TRIAL",
+                        help="run: train only these wanted trials (names as `wanted` prints).")
     parser.add_argument("--seed", type=SEED, default=0, help="Seed drawing the test images "
                         "shown (collect only; default: 0).")
 
 
 def _run_zoo(args):
+    from bvae_tf import reference
     from bvae_tf.reports import cards
 
+    if args.action in ("run", "wanted"):
+        runs = args.runs or reference.default_runs_dir()
+        _check_writable_dir(runs, "--runs")
+        if args.action == "wanted":
+            for spec, where in reference.status(runs, args.zoo):
+                print(f"{spec.name:40s} {where or '-'}")
+            return 0
+        records = reference.run(runs, args.zoo, args.max_trials, args.only,
+                                cache_dir=args.cache_dir, mnist_path=args.mnist)
+        print(f"trained {len(records)} reference trials into {runs}; add them to the zoo with "
+              f"`bvae-tf zoo collect --results {runs}`")
+        return 0
     if args.action == "collect":
         if args.results is None:
             raise ValueError("zoo collect needs --results DIR, the reference runs' results.")

@@ -34,6 +34,7 @@ import os
 import pathlib
 import platform
 import secrets
+import subprocess
 
 STUDIES = ("shapes", "mnist")
 CONFIG_FILE = "config.json"
@@ -98,6 +99,29 @@ def versions():
         except importlib.metadata.PackageNotFoundError:
             found[key] = None
     return found
+
+
+def code_version():
+    """The git commit of the bvae_tf source this process runs, or None outside a checkout.
+
+    Returns:
+        dict `{"commit": 40 hex digits, "dirty": bool}` (dirty: the package's tracked files
+        differ from that commit), or None when the package is not in a git checkout.
+    """
+    root = pathlib.Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None
+
+    def git(*args):
+        return subprocess.run(["git", "-C", os.fspath(root), *args], capture_output=True,
+                              text=True, timeout=30, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "bvae_tf"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty}
 
 
 def machine():

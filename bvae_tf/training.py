@@ -15,6 +15,9 @@ import time
 import keras
 import numpy as np
 
+from bvae_tf import results
+from bvae_tf.data import pipeline
+
 # `model.fit` needs an epoch count; this one is never reached (early stopping ends training).
 NO_EPOCH_CAP = 1_000_000
 
@@ -85,76 +88,213 @@ class _UncappedProgbar(keras.callbacks.ProgbarLogger):
             print(f"Epoch {epoch + 1} (no epoch cap: early stopping ends training)", flush=True)
 
 
+class ResumeStateError(ValueError):
+    """A resume state that cannot be used: unreadable, inconsistent, or of other settings."""
+
+
+# Version of the state directory's layout; a state of another version is refused.
+RESUME_FORMAT = 2
+
+
+class _EpochKeys(keras.callbacks.Callback):
+    """Keys each epoch's order and noise by (seed, epoch): `pipeline.set_epoch` per epoch.
+
+    Without it a dataset's passes are numbered by how many passes this process made, which a
+    resumed process cannot know; with it, epoch `e` is the same in every process.
+    """
+
+    def __init__(self, *datasets):
+        super().__init__()
+        self.datasets = datasets
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for dataset in self.datasets:
+            pipeline.set_epoch(dataset, epoch)
+
+    def on_train_end(self, logs=None):
+        for dataset in self.datasets:
+            pipeline.set_epoch(dataset, None)
+
+
 class ResumeState(keras.callbacks.Callback):
-    """Saves, after an epoch, what a killed `fit` needs to go on from that epoch.
+    """Saves, after an epoch, everything a killed `fit` needs to go on as if never killed.
 
     The state directory holds the model's and the optimizer's variables
-    (`model.weights.h5`), early stopping's counters and best weights, and the per-epoch
-    history so far; it is written to a temporary directory and swapped in with renames, so a
-    kill at any moment leaves the last complete state. `fit(..., resume_dir=...)` reads it.
-    A finished `fit` deletes it. The state is saved after every epoch that ends at least
-    `min_interval_s` after the last save: every epoch of a long run, every few of a run
-    whose epochs take seconds (a kill then loses at most `min_interval_s` of training).
+    (`model.weights.h5`), early stopping's best weights (`best_weights.npz`) and
+    `state.json`: early stopping's counters, the per-epoch history, the model's random
+    states (the `SeedGenerator`s, which `save_weights` leaves out), the settings the run was
+    started with, and whether training has ended (`stopped`). It is written to a temporary
+    directory and swapped in with renames, so a kill at any moment leaves the last complete
+    state. The state is saved after every epoch that ends at least `min_interval_s` after
+    the last save, and always after the last epoch: a finished `fit` leaves its final state,
+    so a rerun returns the trained model at once (the caller deletes the state when it has
+    kept what it needs: `discard_resume_state`).
 
     Args:
         directory: path of the state directory.
         early_stopping: the `_EarlyStopping` callback of the same `fit`.
-        history: dict of per-epoch lists already run (from a resumed state), or None.
+        state: the state this `fit` resumed from (`read_resume_state`), or None.
+        settings: JSON-able dict the state must match to be resumed, or None.
         min_interval_s: float, seconds between saves at least. Defaults to 30.
-        training_s_before: float, seconds of training before this `fit` (a resumed state's).
     """
 
-    def __init__(self, directory, early_stopping, history=None, min_interval_s=30.0,
-                 training_s_before=0.0):
+    def __init__(self, directory, early_stopping, state=None, settings=None,
+                 min_interval_s=30.0):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.early_stopping = early_stopping
-        self.history = {key: list(values) for key, values in (history or {}).items()}
+        state = state or {}
+        self.history = {key: list(values) for key, values in state.get("history", {}).items()}
+        self.settings = settings
+        self.processes = state.get("processes", 1)  # `fit` counted this process in
         self.min_interval_s = min_interval_s
-        self.training_s_before = training_s_before
+        self.training_s_before = state.get("training_s", 0.0)
         self._saved_at = self._started_at = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        if time.monotonic() - self._saved_at < self.min_interval_s:
+        stopped = bool(self.model.stop_training) or epoch + 1 >= self.params["epochs"]
+        if not stopped and time.monotonic() - self._saved_at < self.min_interval_s:
             return
         self._saved_at = time.monotonic()
-        staging = self.directory.with_name(self.directory.name + ".staging")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        self.model.save_weights(staging / "model.weights.h5")
         wait, best, best_epoch, best_weights = self.early_stopping.state()
-        if best_weights is not None:
-            np.savez(staging / "best_weights.npz", *best_weights)
-        state = {"epoch": epoch + 1, "wait": wait, "best": None if best is None else float(best),
-                 "best_epoch": best_epoch, "history": self.history,
-                 "training_s": self.training_s_before + time.monotonic() - self._started_at}
-        (staging / "state.json").write_text(json.dumps(state))
-        previous = self.directory.with_name(self.directory.name + ".previous")
-        if self.directory.exists():
-            os.replace(self.directory, previous)
-        os.replace(staging, self.directory)
-        shutil.rmtree(previous, ignore_errors=True)
-
-    def on_train_end(self, logs=None):
-        shutil.rmtree(self.directory, ignore_errors=True)
+        _save_state(self.directory, self.model, best_weights, {
+            "format": RESUME_FORMAT, "settings": self.settings, "epoch": epoch + 1,
+            "stopped": stopped, "wait": wait, "best": None if best is None else float(best),
+            "best_epoch": best_epoch, "history": self.history, "processes": self.processes,
+            "training_s": self.training_s_before + time.monotonic() - self._started_at,
+            "random_state": _random_state(self.model),
+        })
 
 
-def _load_resume_state(directory, model):
-    """Restores the model from a `ResumeState` directory; returns its state dict or None."""
+def _random_state(model):
+    """The model's variables that `save_weights` leaves out: its `SeedGenerator` states."""
+    saved = {id(variable) for variable in model.weights}
+    return {variable.path: np.asarray(variable.numpy()).tolist()
+            for variable in model.variables if id(variable) not in saved}
+
+
+def _save_state(directory, model, best_weights, state):
+    staging = directory.with_name(directory.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model.save_weights(staging / "model.weights.h5")
+    if best_weights is not None:
+        np.savez(staging / "best_weights.npz", *best_weights)
+    results.atomic_write_json(staging / "state.json", state)
+    previous = directory.with_name(directory.name + ".previous")
+    if directory.exists():
+        os.replace(directory, previous)
+    os.replace(staging, directory)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def discard_resume_state(directory):
+    """Deletes a resume state directory (and its temporaries): the trial's results are kept."""
+    directory = pathlib.Path(directory)
+    for suffix in ("", ".staging", ".previous"):
+        shutil.rmtree(directory.with_name(directory.name + suffix), ignore_errors=True)
+
+
+def read_resume_state(directory):
+    """Returns the checked `state.json` of a resume state directory, or None if there is none.
+
+    Raises:
+        ResumeStateError: the state is unreadable or inconsistent; the message names the
+            file and says how to start the trial again.
+    """
     directory = pathlib.Path(directory)
     for candidate in (directory, directory.with_name(directory.name + ".previous")):
-        if (candidate / "state.json").is_file():
-            state = json.loads((candidate / "state.json").read_text())
-            model.load_weights(candidate / "model.weights.h5")
-            best_weights = None
-            if (candidate / "best_weights.npz").is_file():
-                with np.load(candidate / "best_weights.npz") as arrays:
-                    best_weights = [arrays[f"arr_{index}"] for index in range(len(arrays))]
-            state["best_weights"] = best_weights
+        path = candidate / "state.json"
+        if path.is_file():
+            try:
+                state = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                raise _state_error(path, f"is not readable JSON ({error})") from None
+            _check_state(state, path)
+            state["directory"] = candidate
             return state
     return None
+
+
+def _state_error(path, problem):
+    return ResumeStateError(
+        f"The resume state {path} {problem}. It was not written by this bvae_tf, or was "
+        f"damaged: delete {pathlib.Path(path).parent} to train the trial again from its first "
+        f"epoch.")
+
+
+def _check_state(state, path):
+    if not isinstance(state, dict):
+        raise _state_error(path, f"holds {type(state).__name__}, not an object")
+    if state.get("format") != RESUME_FORMAT:
+        raise _state_error(path, f"has format {state.get('format')!r}, not {RESUME_FORMAT} "
+                                 f"(states before format 2 do not resume bit for bit)")
+    kinds = {"epoch": int, "wait": int, "processes": int, "stopped": bool, "history": dict,
+             "random_state": dict, "training_s": (int, float)}
+    for key, kind in kinds.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise _state_error(path, f"has {key} = {value!r}")
+    epoch = state["epoch"]
+    if epoch < 1 or state["wait"] < 0 or state["processes"] < 1:
+        raise _state_error(path, "has a negative count")
+    for key, values in state["history"].items():
+        if not isinstance(values, list) or len(values) != epoch or not all(
+                isinstance(value, (int, float)) for value in values):
+            raise _state_error(path, f"has a history {key!r} that is not {epoch} numbers")
+    losses = state["history"].get("val_loss")
+    best_epoch = state.get("best_epoch")
+    if losses is None or isinstance(best_epoch, bool) or not isinstance(best_epoch, int) or \
+            not 0 <= best_epoch < epoch:
+        raise _state_error(path, f"has best_epoch {best_epoch!r} for {epoch} epochs of val_loss")
+    best = state.get("best")
+    finite_best = min((value for value in losses if not math.isnan(value)), default=None)
+    if best != finite_best or losses[best_epoch] != best:
+        raise _state_error(path, f"has best {best!r} at epoch {best_epoch + 1}, but its "
+                                 f"val_loss history's lowest is {finite_best!r}")
+    for name in ("model.weights.h5", "best_weights.npz"):
+        if not (path.parent / name).is_file():
+            raise _state_error(path, f"has no {name} beside it")
+
+
+def _check_settings(state, settings, directory):
+    """Refuses to resume a state saved under other settings, naming both."""
+    stored = state.get("settings")
+    if stored == settings:
+        return
+    differing = sorted(key for key in set(stored or {}) | set(settings or {})
+                       if (stored or {}).get(key, "(unset)") != (settings or {}).get(key,
+                                                                                   "(unset)"))
+    shown = "; ".join(f"{key}: the state's {(stored or {}).get(key, '(unset)')!r}, this run's "
+                      f"{(settings or {}).get(key, '(unset)')!r}" for key in differing[:6])
+    raise ResumeStateError(
+        f"The resume state in {directory} was saved by a run with other settings ({shown}). "
+        f"Rerun with the state's settings to go on with it, or delete {directory} to train "
+        f"this trial again from its first epoch.")
+
+
+def _restore(model, state):
+    """Loads a checked state into `model`; returns early stopping's best weights."""
+    directory = state["directory"]
+    try:
+        model.load_weights(directory / "model.weights.h5")
+        with np.load(directory / "best_weights.npz") as arrays:
+            best_weights = [arrays[f"arr_{index}"] for index in range(len(arrays))]
+    except Exception as error:  # h5py, numpy and Keras raise many kinds
+        raise _state_error(directory / "state.json",
+                           f"has weights this model cannot load ({error})") from None
+    expected = [tuple(weight.shape) for weight in model.get_weights()]
+    if [weight.shape for weight in best_weights] != expected:
+        raise _state_error(directory / "state.json", "has best weights of another model")
+    variables = {variable.path: variable for variable in model.variables}
+    for path, value in state["random_state"].items():
+        if path not in variables:
+            raise _state_error(directory / "state.json", f"has a random state {path!r} that "
+                                                         f"the model does not have")
+        variables[path].assign(np.asarray(value, variables[path].dtype))
+    return best_weights
 
 
 def callbacks_for(patience=5, log_dir=None, resumed=None):
@@ -187,14 +327,20 @@ def callbacks_for(patience=5, log_dir=None, resumed=None):
 
 
 def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=None,
-        verbose="auto", callbacks=(), resume_dir=None, resume_interval_s=30.0):
+        verbose="auto", callbacks=(), resume_dir=None, resume_interval_s=30.0,
+        resume_settings=None):
     """Trains `model` as the paper did: until the validation loss stops improving.
 
     Early stopping on the validation total loss, best weights restored at the end (also
     when `max_epochs` ends training first); a NaN or infinite training loss, or a NaN
-    validation loss, raises `NaNLossError` (see `RaiseOnNaNLoss`). With `resume_dir`, the
-    state after every epoch is kept there (`ResumeState`) and a `fit` killed mid-run goes
-    on from its last finished epoch when called again with the same arguments.
+    validation loss, raises `NaNLossError` (see `RaiseOnNaNLoss`). Epoch `e` of datasets
+    made by `bvae_tf.data.pipeline` is keyed by (seed, e) (`pipeline.set_epoch`).
+
+    With `resume_dir`, the state is kept there (`ResumeState`): a `fit` killed at any moment
+    and called again with the same arguments goes on from its last saved epoch and ends with
+    the same weights and history, bit for bit on one machine, as if never killed. The final
+    state stays after `fit` returns, so calling it again returns the trained model without
+    training; delete it with `discard_resume_state` once the results are kept.
 
     Args:
         model: a compiled `keras.Model` (a `bvae_tf.zoo` model).
@@ -209,16 +355,21 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         resume_dir: path or None: where the per-epoch state is kept. Defaults to None.
         resume_interval_s: float, the least seconds between two saves of that state (see
             `ResumeState`). Defaults to 30.
+        resume_settings: JSON-able dict saved with the state; a state saved with other
+            settings is refused (`ResumeStateError`, naming both). Defaults to None.
 
     Returns:
         `keras.callbacks.History`; `history.history` has `loss`, `reconstruction_loss`,
         `kl_loss` and their `val_` twins, one value per epoch (a resumed run's included);
         `history.resumed` is None, or the `epoch` it resumed from and the `training_s` of
-        training before.
+        training before; `history.processes` counts the processes that trained it (1 if
+        never resumed).
 
     Raises:
         NaNLossError: if a loss is not finite.
-        ValueError: if `max_epochs` or `patience` is not a positive int (0 for patience).
+        ResumeStateError: the state in `resume_dir` is damaged or of other settings.
+        ValueError: if `max_epochs` or `patience` is not a positive int (0 for patience),
+            or the state has more epochs than `max_epochs`.
 
     Example:
     >>> import numpy as np, tensorflow as tf
@@ -234,16 +385,30 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         raise ValueError(f"max_epochs must be None (no cap) or an int >= 1; got {max_epochs!r}.")
     if not isinstance(patience, int) or patience < 0:
         raise ValueError(f"patience must be an int >= 0; got {patience!r}.")
-    state = None if resume_dir is None else _load_resume_state(resume_dir, model)
+    state = None if resume_dir is None else read_resume_state(resume_dir)
+    if state is not None:
+        _check_settings(state, resume_settings, pathlib.Path(resume_dir))
+        if max_epochs is not None and state["epoch"] > max_epochs:
+            raise ValueError(
+                f"The resume state in {resume_dir} has {state['epoch']} epochs trained, more "
+                f"than max_epochs={max_epochs}: pass max_epochs >= {state['epoch']} (or None) "
+                f"to go on with it, or delete {resume_dir} to train from the first epoch.")
+        best_weights = _restore(model, state)
+        state["processes"] += 1  # this process takes part in the trial, even if it trains none
+        results.atomic_write_json(state["directory"] / "state.json",
+                                  {k: v for k, v in state.items() if k != "directory"})
+        if state["stopped"]:
+            model.set_weights(best_weights)  # as early stopping's end of training does
+            return _finished_history(state)
     resumed = None if state is None else (
-        state["wait"], state["best"], state["best_epoch"], state["best_weights"])
+        state["wait"], state["best"], state["best_epoch"], best_weights)
     if state is not None and log_dir is not None:
         _keep_csv_epochs(pathlib.Path(log_dir) / "training.csv", state["epoch"])
     chosen = callbacks_for(patience, log_dir, resumed)
+    chosen.append(_EpochKeys(train_ds, validation_ds))
     if resume_dir is not None:
-        chosen.append(ResumeState(resume_dir, chosen[1], state and state["history"],
-                                  resume_interval_s,
-                                  state.get("training_s", 0.0) if state else 0.0))
+        chosen.append(ResumeState(resume_dir, chosen[1], state, resume_settings,
+                                  resume_interval_s))
     if max_epochs is None and verbose:
         chosen.append(_UncappedProgbar())
     history = model.fit(
@@ -255,11 +420,21 @@ def fit(model, train_ds, validation_ds, max_epochs=None, patience=5, log_dir=Non
         verbose=verbose,
         shuffle=False,  # the pipelines reshuffle every epoch themselves
     )
-    history.resumed = None
+    history.resumed, history.processes = None, 1
     if state is not None:
         history.history = {key: state["history"].get(key, []) + list(values)
                            for key, values in history.history.items()}
-        history.resumed = {"epoch": state["epoch"], "training_s": state.get("training_s", 0.0)}
+        history.resumed = {"epoch": state["epoch"], "training_s": state["training_s"]}
+        history.processes = state["processes"]
+    return history
+
+
+def _finished_history(state):
+    """The `History` a resumed `fit` returns when its state had already finished training."""
+    history = keras.callbacks.History()
+    history.history = {key: list(values) for key, values in state["history"].items()}
+    history.resumed = {"epoch": state["epoch"], "training_s": state["training_s"]}
+    history.processes = state["processes"]
     return history
 
 

@@ -8,14 +8,17 @@ It writes, under a results directory (layout in `bvae_tf.results` and `docs/reco
 models/<study>/<trial>/model.keras      the trained model (best weights)
 models/<study>/<trial>/history.json     per-epoch losses
 models/<study>/<trial>/logs/            TensorBoard and training.csv
-models/<study>/<trial>/resume/          the state after the last epoch, while training
+models/<study>/<trial>/resume/          the state after the last epoch, until the record
 saved_models/<entry>/<trial>/1/         the encoder, TF Serving's layout
 records/<study>/<trial>.json            the record, written last and atomically
 ```
 
 The exported encoder is what gets scored (the study's scorer in `bvae_tf.scoring`), so the
-numbers describe the model a user serves. A trial killed while training goes on from its last
-finished epoch when run again (`bvae_tf.training.fit`'s `resume_dir`).
+numbers describe the model a user serves. A trial killed at any moment (training, saving,
+exporting, scoring) goes on from its last saved epoch when run again, and writes the record
+the uninterrupted trial would have, bit for bit on one machine: the resume state
+(`bvae_tf.training.fit`'s `resume_dir`) is kept until the record is written, and a state
+saved under other settings is refused.
 
 Example:
     >>> from bvae_tf import profiles, trial
@@ -130,10 +133,12 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         fresh_validation_noise=settings.validation_noise == "fresh",
         rounding=settings.mnist_subset_rounding,
         on_device=drawn_on == "device")
+    resume_dir = model_dir / "resume"
     fitted = training.fit(model, train_ds, validation_ds, max_epochs=settings.max_epochs,
                           patience=settings.patience, log_dir=model_dir / "logs",
-                          resume_dir=model_dir / "resume", resume_interval_s=save_every_s,
-                          verbose=verbose)
+                          resume_dir=resume_dir, resume_interval_s=save_every_s,
+                          verbose=verbose, resume_settings=_resume_settings(
+                              spec, settings, model, split_seed))
     history, resumed = fitted.history, fitted.resumed
     training_s = time.perf_counter() - start + (resumed["training_s"] if resumed else 0.0)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -157,24 +162,35 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
         "encoder_path": results.relative_path(encoder_dir, results_dir),
         "worker": worker or this_worker(), "training_s": round(training_s, 3),
         "resumed_from_epoch": resumed["epoch"] if resumed else None,
+        "processes": fitted.processes, "code": results.code_version(),
         "wall_time_s": round(time.perf_counter() - start, 3),
     }
     results.write_record(results_dir, record)
+    training.discard_resume_state(resume_dir)  # kept until now: a kill above loses nothing
     return record
+
+
+def _resume_settings(spec, settings, model, split_seed):
+    """What a trial's resume state must have been saved under to be resumed."""
+    return {"trial": spec.name, **settings.to_config(), "split_seed": int(split_seed),
+            "resolved_precision": model.precision,
+            "resolved_jit_compile": bool(model.jit_compile)}
 
 
 def scoring_seed(spec, settings):
     """The seed of a trial's scorer: the trial's seed, or one of its own per model.
 
-    `metric_samples="per_model"` (the authors: new metric pairs for every model) derives it
+    `metric_samples="per_seed"` (the authors: one draw of pairs per run, reused for every
+    beta) uses the trial's seed; "per_model" (new pairs for every model) derives it
     from the trial name, so models that share a seed still get different samples.
 
     Example:
         >>> from bvae_tf import profiles
         >>> spec = TrialSpec("fc", 4.0, 0)
-        >>> scoring_seed(spec, profiles.TrialSettings(metric_samples="per_seed"))
+        >>> scoring_seed(spec, profiles.TrialSettings())
         0
-        >>> scoring_seed(spec, profiles.TrialSettings()) == zlib.crc32(b"fc-beta4.0-seed0")
+        >>> scoring_seed(spec, profiles.TrialSettings(metric_samples="per_model")) == zlib.crc32(
+        ...     b"fc-beta4.0-seed0")
         True
     """
     if settings.metric_samples == "per_seed":

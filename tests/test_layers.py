@@ -15,7 +15,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "bvae_tf"
 # Top to bottom; a module may import only from layers below its own.
 LAYERS = (
     ("cli",),
-    ("reproduce",),
+    ("reproduce", "reference"),
     ("tuning", "reports"),
     ("distributed", "kt_compat"),
     ("trial",),

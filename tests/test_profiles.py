@@ -101,7 +101,7 @@ def test_beta_range_has_no_float_drift():
 
 AUTHORS_CHOICES = {"batch_norm_momentum": 0.999, "validation_statistics": "batch_statistics",
                    "validation_noise": "fresh", "shapes_split": "per_seed",
-                   "metric_samples": "per_model", "mnist_subset_rounding": "floor"}
+                   "metric_samples": "per_seed", "mnist_subset_rounding": "floor"}
 
 
 def test_the_paper_profile_makes_the_authors_choices(tmp_path):

@@ -1,6 +1,7 @@
 """The training protocol: early stopping semantics, best weights, NaN, logs, acceptance."""
 
 import csv
+import json
 
 import helpers
 import keras
@@ -161,7 +162,7 @@ def test_a_killed_fit_resumes_from_its_last_epoch_with_early_stopping_state(tmp_
     assert (first.begun, second.begun) == ([0, 1, 2], [2, 3])
     assert history.resumed["epoch"] == 2 and history.resumed["training_s"] > 0
     assert len(history.history["val_loss"]) == 4  # the resumed epochs' history included
-    assert not state_dir.exists()  # a finished fit leaves no state behind
+    assert json.loads((state_dir / "state.json").read_text())["stopped"]  # kept, finished
     with open(tmp_path / "logs" / "training.csv") as file:
         assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1", "2", "3"]
 

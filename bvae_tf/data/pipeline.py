@@ -1,10 +1,13 @@
 """tf.data input pipelines: per-batch bit unpacking, epoch reshuffles, salt-and-pepper noise.
 
-Every epoch draws a fresh key from `tf.data.Dataset.random(seed, rerandomize_each_iteration=
-True)`: iterating the same dataset again (as `model.fit` does each epoch) gives a new order
-and new noise, and the sequence of epochs is the same for the same `seed`. The order is a
-stateless shuffle keyed by (seed, epoch key); the noise of batch b is keyed by
-`stateless_fold_in((seed, epoch key), b)`.
+Each pass over a dataset (each Keras epoch) has an epoch key. By default it is drawn from
+`tf.data.Dataset.random(seed, rerandomize_each_iteration=True)`: iterating the same dataset
+again (as `model.fit` does each epoch) gives a new order and new noise, and the sequence of
+passes is the same for the same `seed` within one process. `set_epoch(dataset, e)` makes
+every later pass epoch `e` exactly, keyed by (seed, e) whatever happened before, in any
+process: `bvae_tf.training.fit` sets it at the start of every epoch, which is what makes a
+resumed run the same run. The order is a stateless shuffle keyed by (seed, epoch key); the
+noise of batch b is keyed by `stateless_fold_in((seed, epoch key), b)`.
 
 References:
     Peychev, Velickovic and Lio (2017), section 4 (batch 1000, denoising with salt-and-pepper
@@ -179,8 +182,43 @@ def make_dataset(
     batches = _Batches(split, batch_size, shuffle, seed, noise, amount, noisy_fraction, take,
                        vary_each_epoch, tf.constant)
     dataset = batches.tickets().map(batches.draw, num_parallel_calls=tf.data.AUTOTUNE,
-                                    deterministic=True)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+                                    deterministic=True).prefetch(tf.data.AUTOTUNE)
+    dataset.epoch_variable = batches.epoch_variable  # found by `set_epoch`
+    return dataset
+
+
+def set_epoch(dataset, epoch):
+    """Makes every later pass over `dataset` the pass of epoch `epoch` (None: the default).
+
+    With an epoch set, a pass's order and noise are keyed by (seed, epoch) alone, so epoch
+    `e` is the same in every process and after any number of earlier passes. A dataset
+    made with `vary_each_epoch=False` repeats its one pass whatever the epoch.
+
+    Args:
+        dataset: what `make_dataset` returns, or `DeviceBatches`. Other datasets (already
+            transformed, or not made here) have no epoch to set.
+        epoch: int >= 0, or None to go back to a new key per pass.
+
+    Returns:
+        bool: whether `dataset` has an epoch to set (False: nothing was changed).
+
+    Example:
+        >>> dataset = make_dataset(np.zeros((4, 8, 8), np.float32), batch_size=2, seed=3)
+        >>> set_epoch(dataset, 5)
+        True
+        >>> first = [inputs.numpy() for inputs, _ in dataset]
+        >>> second = [inputs.numpy() for inputs, _ in dataset]  # epoch 5 again
+        >>> all((a == b).all() for a, b in zip(first, second))
+        True
+    """
+    variable = getattr(dataset, "epoch_variable", None)
+    if variable is None:
+        return False
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral)
+                              or epoch < 0):
+        raise ValueError(f"`epoch` must be None or an integer >= 0, got {epoch!r}.")
+    variable.assign(-1 if epoch is None else int(epoch))
+    return True
 
 
 class _Batches:
@@ -200,6 +238,9 @@ class _Batches:
         self.noise_options = (amount, noisy_fraction) if noise else None
         self.shuffle, self.seed, self.vary_each_epoch = bool(shuffle), int(seed), bool(
             vary_each_epoch)
+        with tf.device("/CPU:0"):  # read by tf.data on the host
+            # The epoch `set_epoch` chose, or -1: a new key per pass.
+            self.epoch_variable = tf.Variable(-1, dtype=tf.int64, trainable=False)
         self._tickets = self._make_tickets()
 
     def __len__(self):
@@ -222,7 +263,10 @@ class _Batches:
                             start + batch_size)
             return order[start:stop], tf.random.experimental.stateless_fold_in(key, batch)
 
-        def epoch(epoch_key):
+        def epoch(drawn_key):
+            chosen = self.epoch_variable.read_value()
+            epoch_key = drawn_key if not self.vary_each_epoch else tf.where(
+                chosen >= 0, chosen, drawn_key)
             key = tf.stack([tf.constant(self.seed, tf.int64), epoch_key])
             order = tf.range(num_examples, dtype=tf.int64)
             if self.shuffle:

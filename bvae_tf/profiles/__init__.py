@@ -53,8 +53,10 @@ class AuthorsChoices:
     # Shapes split: "per_seed" (authors: a new split per run, which trains every beta once) or
     # "shared" (every trial uses the sweep's --seed split).
     shapes_split: str = "per_seed"
-    # Metric samples: "per_model" (authors: new pairs for every model) or "per_seed".
-    metric_samples: str = "per_model"
+    # Metric samples: "per_seed" (authors: `run_evaluation.go` draws the classifier's pairs
+    # once per run index and scores every beta of that run with them) or "per_model" (new
+    # pairs for every model).
+    metric_samples: str = "per_seed"
     # MNIST per-class subset size: "floor" (authors: int(fraction * n)) or "round".
     mnist_subset_rounding: str = "floor"
 
@@ -233,7 +235,7 @@ CHOICES = {
     "validation_statistics": ("batch_statistics", "moving_averages"),
     "validation_noise": ("fresh", "fixed"),
     "shapes_split": ("per_seed", "shared"),
-    "metric_samples": ("per_model", "per_seed"),
+    "metric_samples": ("per_seed", "per_model"),
     "mnist_subset_rounding": ("floor", "round"),
     "std_ddof": (0, 1),
 }
