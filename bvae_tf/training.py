@@ -164,15 +164,19 @@ class ResumeState(keras.callbacks.Callback):
             "stopped": stopped, "wait": wait, "best": None if best is None else float(best),
             "best_epoch": best_epoch, "history": self.history, "processes": self.processes,
             "training_s": self.training_s_before + time.monotonic() - self._started_at,
-            "random_state": _random_state(self.model),
+            "random_state": [np.asarray(variable.numpy()).tolist()
+                             for variable in _random_state(self.model)],
         })
 
 
 def _random_state(model):
-    """The model's variables that `save_weights` leaves out: its `SeedGenerator` states."""
+    """The model's variables that `save_weights` leaves out (its `SeedGenerator` states).
+
+    Listed in the model's order, not by path: Keras numbers the paths of each process's
+    models (`seed_generator_1`, ...), so a path is not the same in a resumed process.
+    """
     saved = {id(variable) for variable in model.weights}
-    return {variable.path: np.asarray(variable.numpy()).tolist()
-            for variable in model.variables if id(variable) not in saved}
+    return [variable for variable in model.variables if id(variable) not in saved]
 
 
 def _save_state(directory, model, best_weights, state):
@@ -232,7 +236,7 @@ def _check_state(state, path):
         raise _state_error(path, f"has format {state.get('format')!r}, not {RESUME_FORMAT} "
                                  f"(states before format 2 do not resume bit for bit)")
     kinds = {"epoch": int, "wait": int, "processes": int, "stopped": bool, "history": dict,
-             "random_state": dict, "training_s": (int, float)}
+             "random_state": list, "training_s": (int, float)}
     for key, kind in kinds.items():
         value = state.get(key)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -278,6 +282,9 @@ def _check_settings(state, settings, directory):
 def _restore(model, state):
     """Loads a checked state into `model`; returns early stopping's best weights."""
     directory = state["directory"]
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:  # else Keras skips its saved state
+        optimizer.build(model.trainable_variables)
     try:
         model.load_weights(directory / "model.weights.h5")
         with np.load(directory / "best_weights.npz") as arrays:
@@ -288,12 +295,12 @@ def _restore(model, state):
     expected = [tuple(weight.shape) for weight in model.get_weights()]
     if [weight.shape for weight in best_weights] != expected:
         raise _state_error(directory / "state.json", "has best weights of another model")
-    variables = {variable.path: variable for variable in model.variables}
-    for path, value in state["random_state"].items():
-        if path not in variables:
-            raise _state_error(directory / "state.json", f"has a random state {path!r} that "
-                                                         f"the model does not have")
-        variables[path].assign(np.asarray(value, variables[path].dtype))
+    variables = _random_state(model)
+    values = [np.asarray(value) for value in state["random_state"]]
+    if [value.shape for value in values] != [tuple(variable.shape) for variable in variables]:
+        raise _state_error(directory / "state.json", "has random states of another model")
+    for variable, value in zip(variables, values):
+        variable.assign(value.astype(variable.dtype))
     return best_weights
 
 

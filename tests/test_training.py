@@ -198,3 +198,94 @@ def test_a_resumed_log_drops_the_epochs_run_after_the_last_save(tmp_path):
     path.write_text("epoch,loss\n" + "".join(f"{epoch},{epoch}.5\n" for epoch in range(6)))
     training._keep_csv_epochs(path, 3)  # state saved after epoch 3; epochs 3-5 run again
     assert path.read_text() == "epoch,loss\n0,0.5\n1,1.5\n2,2.5\n"
+
+
+def _small_denoiser():
+    """A small denoising BetaVAE on 8x8 images: batch norm, reparameterisation draws, Adam."""
+    from bvae_tf.models import BetaVAE
+
+    model = BetaVAE(architecture="fc", image_shape=(8, 8, 1), latent_dim=3,
+                    encoder_units=(16,), decoder_units=(16,), denoising=True, seed=0,
+                    validation_statistics="batch_statistics")
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
+    return model
+
+
+def _noisy_datasets():
+    from bvae_tf.data import pipeline
+
+    images = (np.random.default_rng(0).random((96, 8, 8)) > 0.5).astype("float32")
+    return (pipeline.make_dataset(images[:64], batch_size=16, seed=3, noise=True),
+            pipeline.make_dataset(images[64:], batch_size=16, seed=3, noise=True,
+                                  shuffle=False))
+
+
+def _interrupted_then_resumed(state_dir, at, max_epochs=5):
+    """A fit interrupted as epoch `at` begins, then a fresh model resumed in its place."""
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(_small_denoiser(), *_noisy_datasets(), max_epochs=max_epochs, verbose=0,
+                     callbacks=[_Interrupt(at=at)], resume_dir=state_dir, resume_interval_s=0)
+    model = _small_denoiser()
+    return model, training.fit(model, *_noisy_datasets(), max_epochs=max_epochs, verbose=0,
+                               resume_dir=state_dir, resume_interval_s=0)
+
+
+def test_a_resumed_fit_is_the_uninterrupted_fit_bit_for_bit(tmp_path):
+    # The epoch orders, the noise, the reparameterisation draws and Adam's state must all
+    # continue where the interrupted fit left them.
+    whole = _small_denoiser()
+    expected = training.fit(whole, *_noisy_datasets(), max_epochs=5, verbose=0).history
+    resumed, history = _interrupted_then_resumed(tmp_path / "state", at=3)
+    assert history.resumed["epoch"] == 3 and history.processes == 2
+    assert history.history == expected
+    for actual, wanted in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_array_equal(actual, wanted)
+
+
+def test_a_finished_fit_run_again_trains_nothing_and_returns_its_model(tmp_path):
+    model, first = _interrupted_then_resumed(tmp_path / "state", at=2, max_epochs=3)
+    again = _small_denoiser()
+    spy = _Interrupt()
+    second = training.fit(again, *_noisy_datasets(), max_epochs=3, verbose=0, callbacks=[spy],
+                          resume_dir=tmp_path / "state")
+    assert spy.begun == [] and second.history == first.history and second.processes == 3
+    for actual, wanted in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(actual, wanted)
+
+
+def test_a_rerun_with_fewer_max_epochs_than_trained_is_refused_and_keeps_the_state(tmp_path):
+    _interrupted_then_resumed(tmp_path / "state", at=4, max_epochs=5)
+    with pytest.raises(ValueError, match=r"has 5 epochs trained, more than max_epochs=2"):
+        training.fit(_small_denoiser(), *_noisy_datasets(), max_epochs=2, verbose=0,
+                     resume_dir=tmp_path / "state")
+    assert json.loads((tmp_path / "state" / "state.json").read_text())["epoch"] == 5
+
+
+def test_a_resume_under_other_settings_is_refused_naming_both(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(_small_denoiser(), *_noisy_datasets(), max_epochs=4, verbose=0,
+                     callbacks=[_Interrupt(at=2)], resume_dir=tmp_path / "state",
+                     resume_interval_s=0, resume_settings={"validation_size": 1000})
+    with pytest.raises(training.ResumeStateError,
+                       match=r"validation_size: the state's 1000, this run's 2000"):
+        training.fit(_small_denoiser(), *_noisy_datasets(), max_epochs=4, verbose=0,
+                     resume_dir=tmp_path / "state", resume_settings={"validation_size": 2000})
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text[: len(text) // 2], "is not readable JSON"),
+    (lambda text: text.replace('"best": ', '"best": NaN, "was": '), "has best nan"),
+    (lambda text: text.replace('"format": 2', '"format": 1'), "has format 1"),
+    (lambda text: "null", "holds NoneType"),
+])
+def test_a_damaged_resume_state_is_refused_naming_its_file(tmp_path, damage, message):
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(_small_denoiser(), *_noisy_datasets(), max_epochs=4, verbose=0,
+                     callbacks=[_Interrupt(at=2)], resume_dir=tmp_path / "state",
+                     resume_interval_s=0)
+    path = tmp_path / "state" / "state.json"
+    path.write_text(damage(path.read_text()))
+    with pytest.raises(training.ResumeStateError, match=message) as error:
+        training.fit(_small_denoiser(), *_noisy_datasets(), max_epochs=4, verbose=0,
+                     resume_dir=tmp_path / "state")
+    assert str(path) in str(error.value) and "delete" in str(error.value)
