@@ -85,24 +85,6 @@ def wanted_trials():
     return list(unique.values())
 
 
-def is_reference(record):
-    """Whether a record counts as a reference of the zoo.
-
-    It must come from the paper profile, have stopped early, and either never have been
-    resumed or have been resumed by code whose resume is bit for bit (records that count
-    their `processes`): a record resumed before that describes a run that the same command,
-    uninterrupted, would not have made.
-
-    Example:
-        >>> is_reference({"config": {"profile": "paper"}, "early_stopped": True,
-        ...               "resumed_from_epoch": 12})
-        False
-    """
-    config = record.get("config") or {}
-    return (config.get("profile") == "paper" and record.get("early_stopped") is True
-            and (record.get("resumed_from_epoch") is None or "processes" in record))
-
-
 def status(runs_dir=None, zoo_dir=None):
     """Returns `[(spec, where)]` for every wanted trial: "zoo", "runs" or None (to train).
 
@@ -118,7 +100,7 @@ def status(runs_dir=None, zoo_dir=None):
     for where, directory in (("runs", runs_dir), ("zoo", zoo_dir or cards.default_zoo_dir())):
         if pathlib.Path(directory).is_dir():
             for record in results.read_records(directory):
-                if is_reference(record):
+                if cards.is_reference(record):
                     found[record["trial_name"]] = where
     return [(spec, found.get(spec.name)) for spec in wanted_trials()]
 
@@ -185,4 +167,4 @@ def summary(record):
     return ", ".join(shown + [f"val. reconstruction {loss:.2f}"])
 
 
-__all__ = ["default_runs_dir", "wanted_trials", "is_reference", "status", "run", "summary"]
+__all__ = ["default_runs_dir", "wanted_trials", "status", "run", "summary"]

@@ -32,7 +32,7 @@ def _record(entry, beta, seed, fraction=None, metric=0.5, early_stopped=True):
             "trial_name": results.trial_name(entry, beta, seed, fraction), "entry": entry,
             "beta": beta, "seed": seed, "fraction": fraction, "epochs": 40, "best_epoch": 34,
             "config": {"precision": "mixed_bfloat16" if seed else "float32",
-                       "jit_compile": seed == 1},
+                       "jit_compile": seed == 1, "profile": "paper"},
             "early_stopped": early_stopped, "training_s": 600.0, "metrics": metrics,
             "machine": {"cpu": "Test CPU", "cores": 2, "platform": "test"},
             "losses": {"validation": {"reconstruction_loss": 30.0, "kl_loss": 12.0,
@@ -46,24 +46,32 @@ def test_a_card_holds_each_run_the_spread_and_the_command(tmp_path):
     text = (tmp_path / "fc.md").read_text()
     assert "| 4 | 0 | 40 | 34 | yes | float32 | 0.600 | 0.150 | 30.0 | 12.0 | 10 min |" in text
     assert "| 4 | 1 | 40 | 34 | yes | mixed_bfloat16 + XLA | 0.800 |" in text
-    assert ("`bvae-tf sweep --profile paper --study shapes --entries fc --betas 4 --seeds 1 "
-            "--results runs/reference`") in text
+    assert "`bvae-tf zoo run --only fc-beta4.0-seed1`" in text
+    assert "![fc Figure 1](images/fc-figure1.png)" in text
+    assert (tmp_path / "images" / "fc-figure1.png").stat().st_size > 10_000
     assert "| fc | 4 | 2 | 0.700 ± 0.141 |" in text  # mean ± std, ddof 1
     assert "14,202,516" in text and "encoder 4096 -> 1200 -> 1200 -> 10" in text
     assert "No reference run has finished yet" in (tmp_path / "conv.md").read_text()
     assert "| [fc](fc.md) | shapes | 2 |" in (tmp_path / "README.md").read_text()
 
 
-def test_collect_takes_only_early_stopped_records(tmp_path):
+def test_collect_takes_only_references(tmp_path):
     runs = tmp_path / "runs"
     results.write_record(runs, _record("mnist_fc", 4.0, 0, 0.1))
     results.write_record(runs, _record("mnist_fc", 1.0, 0, 0.1, early_stopped=False))
+    other_profile = _record("mnist_fc", 0.0, 0, 0.1)
+    other_profile["config"]["profile"] = "quick"
+    results.write_record(runs, other_profile)
+    resumed_before_bit_exact = {**_record("mnist_fc", 0.0, 0, 0.3), "resumed_from_epoch": 12}
+    results.write_record(runs, resumed_before_bit_exact)
     assert cards.collect(runs, tmp_path / "zoo") == ["mnist_fc-frac0.1-beta4.0-seed0"]
     assert [record["trial_name"] for record in cards.reference_records(tmp_path / "zoo")] == [
         "mnist_fc-frac0.1-beta4.0-seed0"]
     cards.write_cards(tmp_path / "zoo")
     text = (tmp_path / "zoo" / "mnist_fc.md").read_text()
-    assert "| 0.1 | 4 | 0 | 40 | 34 | yes | float32 | 0.500 |" in text and "--fractions 0.1" in text
+    assert "| 0.1 | 4 | 0 | 40 | 34 | yes | float32 | 0.500 |" in text
+    assert "`bvae-tf zoo run --only mnist_fc-frac0.1-beta4.0-seed0`" in text
+    assert "![mnist_fc Figure 2](images/mnist_fc-figure2.png)" in text
 
 
 @pytest.mark.parametrize("name", zoo.NAMES)

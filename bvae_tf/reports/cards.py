@@ -19,11 +19,13 @@ import pathlib
 import shutil
 
 from bvae_tf import results, zoo
-from bvae_tf.reports import samples, tables
+from bvae_tf.reports import figures, samples, tables
 
 CARD_NOTE = ("<!-- Written by `bvae-tf zoo cards` from zoo/records and bvae_tf/zoo.py; "
              "do not edit by hand. -->")
 IMAGE_KINDS = ("reconstructions", "traversals")
+# The paper's figure drawn on each card, by study: `zoo/images/<entry>-<figure>.png`.
+FIGURES = {"shapes": "figure1", "mnist": "figure2"}
 STUDY_COLUMNS = {
     "shapes": (("beta_vae", "beta-VAE score"), ("mig", "MIG"), ("factor_vae", "FactorVAE"),
                ("dci", "DCI"), ("sap", "SAP")),
@@ -42,12 +44,32 @@ def reference_records(zoo_dir=None):
     return results.read_records(zoo_dir) if (zoo_dir / "records").is_dir() else []
 
 
-def collect(results_dir, zoo_dir=None, seed=0):
-    """Copies the finished, early-stopped records of a results directory into `zoo/records`.
+def is_reference(record):
+    """Whether a record counts as a reference of the zoo.
 
-    Also draws, per entry, the reconstructions and traversals of one reference model (seed
-    0, the highest beta; MNIST at the largest fraction) into `zoo/images/` when its saved
-    model is in `results_dir`. Records that did not stop early (capped) are left out.
+    It must come from the paper profile, have stopped early, and either never have been
+    resumed or have been resumed by code whose resume is bit for bit (records that count
+    their `processes`): a record resumed before that describes a run that the same command,
+    uninterrupted, would not have made.
+
+    Example:
+        >>> is_reference({"config": {"profile": "paper"}, "early_stopped": True,
+        ...               "resumed_from_epoch": 12})
+        False
+    """
+    config = record.get("config") or {}
+    return (config.get("profile") == "paper" and record.get("early_stopped") is True
+            and (record.get("resumed_from_epoch") is None or "processes" in record))
+
+
+def collect(results_dir, zoo_dir=None, seed=0):
+    """Copies the reference records of a results directory into `zoo/records`.
+
+    A record is taken when `is_reference` holds (the paper profile, early-stopped), and
+    replaces the zoo's record of the same trial. Then, per entry, the reconstructions and
+    traversals of the zoo's shown model (seed 0, the highest beta; MNIST at the largest
+    fraction, over all the zoo's records) are drawn into `zoo/images/` when that model was
+    trained in `results_dir`.
 
     Args:
         results_dir: str or path of the reference runs' results directory.
@@ -59,11 +81,12 @@ def collect(results_dir, zoo_dir=None, seed=0):
     """
     results_dir = pathlib.Path(results_dir)
     zoo_dir = pathlib.Path(zoo_dir or default_zoo_dir())
-    finished = [record for record in results.read_records(results_dir)
-                if record.get("early_stopped")]
+    finished = [record for record in results.read_records(results_dir) if is_reference(record)]
     for record in finished:
         results.write_record(zoo_dir, record)
-    shown = [own[-1] for own in _by_entry(samples.default_trials(finished)).values()]
+    collected = {record["trial_name"] for record in finished}
+    shown = [own[-1] for own in _by_entry(samples.default_trials(
+        reference_records(zoo_dir))).values() if own[-1]["trial_name"] in collected]
     images = zoo_dir / "images"
     images.mkdir(parents=True, exist_ok=True)
     written, _ = samples.write_samples(results_dir, images, shown, seed,
@@ -109,19 +132,14 @@ def architecture_text(entry):
 
 
 def parameter_count(name):
-    """Trainable scalars of zoo entry `name` (built once, untrained)."""
-    model = zoo.build(name, jit_compile=False)
+    """Trainable scalars of zoo entry `name` (built once, untrained; no speed probe)."""
+    model = zoo.build(name, jit_compile=False, precision="float32")
     return sum(math.prod(variable.shape) for variable in model.trainable_variables)
 
 
 def reproduce_command(record):
-    """The command that reruns one reference trial by the paper's protocol."""
-    study = record["study"]
-    command = (f"bvae-tf sweep --profile paper --study {study} --entries {record['entry']} "
-               f"--betas {record['beta']:g} --seeds {record['seed']}")
-    if record.get("fraction") is not None:
-        command += f" --fractions {record['fraction']:g}"
-    return command + " --results runs/reference"
+    """The command that reruns one reference trial by the paper's protocol (the runner)."""
+    return f"bvae-tf zoo run --only {record['trial_name']}"
 
 
 def _number(value, decimals=3):
@@ -189,6 +207,13 @@ def card_text(name, records, images_dir):
                   _results_section(name, own)]
     else:
         lines.append("No reference run has finished yet for this entry.")
+    figure = f"{name}-{FIGURES[entry.dataset]}.png"
+    if own and (images_dir / figure).is_file():
+        number = FIGURES[entry.dataset][-1]
+        lines += ["", f"![{name} Figure {number}](images/{figure})", "",
+                  (f"The paper's Figure {number} for this entry, from the records above: the "
+                   f"mean over seeds at each beta, error bars one standard deviation (ddof=1; "
+                   f"none where a beta has one seed).")]
     shown = [kind for kind in IMAGE_KINDS if (images_dir / f"{name}-{kind}.png").is_file()]
     if shown:
         lines += ["", "## Reconstructions and latent traversals", "",
@@ -197,8 +222,20 @@ def card_text(name, records, images_dir):
     return "\n".join(lines) + "\n"
 
 
+def _draw_figure(name, own, images_dir):
+    """Draws an entry's Figure 1 (shapes) or Figure 2 (MNIST) from its records, if any."""
+    if not own:
+        return None
+    dataset = zoo.entry(name).dataset
+    summary = tables.summarize(results.records_table(own), dataset, ddof=1)
+    images_dir.mkdir(parents=True, exist_ok=True)
+    path = images_dir / f"{name}-{FIGURES[dataset]}.png"
+    draw = figures.figure1 if dataset == "shapes" else figures.figure2
+    return draw(summary, path)
+
+
 def write_cards(zoo_dir=None):
-    """Writes `zoo/<entry>.md` for every zoo entry and the index `zoo/README.md`.
+    """Writes `zoo/<entry>.md` for every zoo entry, its figure, and the index `zoo/README.md`.
 
     Returns:
         list of the paths written.
@@ -207,6 +244,8 @@ def write_cards(zoo_dir=None):
     records = reference_records(zoo_dir)
     written = []
     for name in zoo.NAMES:
+        _draw_figure(name, [record for record in records if record["entry"] == name],
+                     zoo_dir / "images")
         path = zoo_dir / f"{name}.md"
         path.write_text(card_text(name, records, zoo_dir / "images"), encoding="utf-8")
         written.append(path)
