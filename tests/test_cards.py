@@ -34,6 +34,7 @@ def _record(entry, beta, seed, fraction=None, metric=0.5, early_stopped=True):
             "config": {"precision": "mixed_bfloat16" if seed else "float32",
                        "jit_compile": seed == 1, "profile": "paper"},
             "early_stopped": early_stopped, "training_s": 600.0, "metrics": metrics,
+            "code": {"commit": "4e7f04b" + 33 * "0", "dirty": False},
             "machine": {"cpu": "Test CPU", "cores": 2, "platform": "test"},
             "losses": {"validation": {"reconstruction_loss": 30.0, "kl_loss": 12.0,
                                       "loss": 42.0}}}
@@ -57,20 +58,24 @@ def test_a_card_holds_each_run_the_spread_and_the_command(tmp_path):
 
 def test_collect_takes_only_references(tmp_path):
     runs = tmp_path / "runs"
-    results.write_record(runs, _record("mnist_fc", 4.0, 0, 0.1))
+    results.write_record(runs, _record("mnist_fc", 4.0, 0, 0.3))
     results.write_record(runs, _record("mnist_fc", 1.0, 0, 0.1, early_stopped=False))
     other_profile = _record("mnist_fc", 0.0, 0, 0.1)
     other_profile["config"]["profile"] = "quick"
     results.write_record(runs, other_profile)
-    resumed_before_bit_exact = {**_record("mnist_fc", 0.0, 0, 0.3), "resumed_from_epoch": 12}
-    results.write_record(runs, resumed_before_bit_exact)
-    assert cards.collect(runs, tmp_path / "zoo") == ["mnist_fc-frac0.1-beta4.0-seed0"]
+    before_bit_exact_resume = {**_record("mnist_fc", 0.0, 0, 0.3), "code": None}
+    results.write_record(runs, before_bit_exact_resume)
+    dirty = _record("mnist_fc", 1.0, 0, 0.3)
+    dirty["code"]["dirty"] = True
+    results.write_record(runs, dirty)
+    assert cards.collect(runs, tmp_path / "zoo") == ["mnist_fc-frac0.3-beta4.0-seed0"]
     assert [record["trial_name"] for record in cards.reference_records(tmp_path / "zoo")] == [
-        "mnist_fc-frac0.1-beta4.0-seed0"]
+        "mnist_fc-frac0.3-beta4.0-seed0"]
+    assert not (tmp_path / "saved_models").exists()  # not a served trial
     cards.write_cards(tmp_path / "zoo")
     text = (tmp_path / "zoo" / "mnist_fc.md").read_text()
-    assert "| 0.1 | 4 | 0 | 40 | 34 | yes | float32 | 0.500 |" in text
-    assert "`bvae-tf zoo run --only mnist_fc-frac0.1-beta4.0-seed0`" in text
+    assert "| 0.3 | 4 | 0 | 40 | 34 | yes | float32 | 0.500 |" in text
+    assert "`bvae-tf zoo run --only mnist_fc-frac0.3-beta4.0-seed0`" in text
     assert "![mnist_fc Figure 2](images/mnist_fc-figure2.png)" in text
 
 
@@ -80,3 +85,20 @@ def test_the_architecture_line_matches_the_built_model(name):
     entry = zoo.entry(name)
     assert lines[0].endswith(f"{entry.latent_dim} (+ {entry.latent_dim} log variances)")
     assert str(entry.layers["decoder_units"][0]) in lines[1]
+
+
+def test_collect_serves_the_encoders_of_the_served_trials(tmp_path):
+    from bvae_tf import export
+
+    runs = tmp_path / "runs"
+    name = "mnist_fc-frac0.1-beta4.0-seed0"
+    assert name in cards.SERVED
+    model = zoo.build("mnist_fc", 4.0, seed=0, precision="float32", jit_compile=False)
+    encoder = export.export_encoder(model, runs / "saved_models" / "mnist_fc", name)
+    results.write_record(runs, {**_record("mnist_fc", 4.0, 0, 0.1),
+                                "encoder_path": "saved_models/mnist_fc/" + name + "/1"})
+    cards.collect(runs, tmp_path / "zoo")
+    served = tmp_path / "saved_models" / "mnist_fc" / name / "1"
+    assert (served / "saved_model.pb").read_bytes() == (encoder / "saved_model.pb").read_bytes()
+    config = (tmp_path / "saved_models" / "models.config").read_text()
+    assert f"name: '{name}'" in config and f"base_path: '/models/mnist_fc/{name}'" in config

@@ -18,12 +18,15 @@ import math
 import pathlib
 import shutil
 
-from bvae_tf import results, zoo
+from bvae_tf import results, serving, zoo
 from bvae_tf.reports import figures, samples, tables
 
 CARD_NOTE = ("<!-- Written by `bvae-tf zoo cards` from zoo/records and bvae_tf/zoo.py; "
              "do not edit by hand. -->")
 IMAGE_KINDS = ("reconstructions", "traversals")
+# The reference encoders served from the repository's `saved_models/` (small: under 30 MB).
+SERVED = (*(results.trial_name(entry, beta, 0, 0.1) for entry in ("mnist_conv", "mnist_fc")
+            for beta in (0.0, 1.0, 4.0)), results.trial_name("conv_denoising", 4.0, 0))
 # The paper's figure drawn on each card, by study: `zoo/images/<entry>-<figure>.png`.
 FIGURES = {"shapes": "figure1", "mnist": "figure2"}
 STUDY_COLUMNS = {
@@ -47,26 +50,30 @@ def reference_records(zoo_dir=None):
 def is_reference(record):
     """Whether a record counts as a reference of the zoo.
 
-    It must come from the paper profile, have stopped early, and either never have been
-    resumed or have been resumed by code whose resume is bit for bit (records that count
-    their `processes`): a record resumed before that describes a run that the same command,
-    uninterrupted, would not have made.
+    It must come from the paper profile, have stopped early, and name the commit of the
+    clean checkout that trained it (`code`): the card's command then reproduces it, bit for
+    bit on one machine, killed and resumed or not. Records from before resume was bit for
+    bit (December 2026) name no commit: the reference runner trains them again.
 
     Example:
         >>> is_reference({"config": {"profile": "paper"}, "early_stopped": True,
-        ...               "resumed_from_epoch": 12})
+        ...               "code": {"commit": "4e7f04b", "dirty": False}})
+        True
+        >>> is_reference({"config": {"profile": "paper"}, "early_stopped": True})
         False
     """
-    config = record.get("config") or {}
+    config, code = record.get("config") or {}, record.get("code") or {}
     return (config.get("profile") == "paper" and record.get("early_stopped") is True
-            and (record.get("resumed_from_epoch") is None or "processes" in record))
+            and bool(code.get("commit")) and code.get("dirty") is False)
 
 
 def collect(results_dir, zoo_dir=None, seed=0):
     """Copies the reference records of a results directory into `zoo/records`.
 
-    A record is taken when `is_reference` holds (the paper profile, early-stopped), and
-    replaces the zoo's record of the same trial. Then, per entry, the reconstructions and
+    A record is taken when `is_reference` holds (the paper profile, early-stopped, its
+    commit named), and replaces the zoo's record of the same trial; the encoders of the
+    `SERVED` trials are copied into the repository's `saved_models/` (TF Serving's layout,
+    with its `models.config`). Then, per entry, the reconstructions and
     traversals of the zoo's shown model (seed 0, the highest beta; MNIST at the largest
     fraction, over all the zoo's records) are drawn into `zoo/images/` when that model was
     trained in `results_dir`.
@@ -95,7 +102,28 @@ def collect(results_dir, zoo_dir=None, seed=0):
         entry = item["record"]["entry"]
         for kind in IMAGE_KINDS:
             shutil.move(item[kind], images / f"{entry}-{kind}.png")
+    _serve([record for record in finished if record["trial_name"] in SERVED], results_dir,
+           zoo_dir.parent / "saved_models")
     return [record["trial_name"] for record in finished]
+
+
+def _serve(records, results_dir, served_dir):
+    """Copies the records' exported encoders into `served_dir` and rewrites its models.config."""
+    for record in records:
+        name = results.trial_name(record["entry"], record["beta"], record["seed"],
+                                  record.get("fraction"))
+        if name != record["trial_name"]:
+            raise ValueError(f"The record {record['trial_name']!r} names entry, beta, seed and "
+                             f"fraction of {name!r}: it was edited; train it again.")
+        source = results.resolve_inside(results_dir, record["encoder_path"])
+        target = served_dir / zoo.entry(record["entry"]).name / name / "1"
+        staging = target.with_name(".1-collect")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source, staging)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    if records:
+        serving.write_model_config(served_dir, base_path="/models")
 
 
 def _by_entry(records):
