@@ -87,8 +87,9 @@ def _archive(model):
         outputs = encoder(images, training=False)
         return {key: outputs[key] for key in OUTPUTS}
 
+    # No `archive.track(encoder)`: the endpoint tracks the variables it uses, and tracking the
+    # encoder as well wrote every variable twice (Keras 3.15), doubling the SavedModel.
     archive = keras.export.ExportArchive()
-    archive.track(encoder)
     archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=[spec])
     return archive
 

@@ -1,5 +1,6 @@
 """Exported encoders: TF Serving layout, TensorFlow-only loading, errors."""
 
+import math
 import os
 import pathlib
 import re
@@ -202,3 +203,11 @@ def test_staging_folders_of_a_killed_export_are_hidden_then_removed(trained, exp
     assert sorted(path.name for path in name_dir.iterdir()) == [running.name, "1", "2"]
     np.testing.assert_allclose(export.load_encoder(name_dir)(images), model.encode(images),
                                atol=1e-5)
+
+
+def test_the_export_holds_each_encoder_variable_once(trained, tmp_path):
+    model, _ = trained
+    path = export.export_encoder(model, tmp_path, "once")
+    stored = sum(math.prod(shape) for _, shape in tf.train.list_variables(
+        os.fspath(path / "variables" / "variables")) if shape)
+    assert stored == sum(math.prod(weight.shape) for weight in model.encoder.weights)
