@@ -264,15 +264,17 @@ def _check_state(state, path):
 
 
 def _check_settings(state, settings, directory):
-    """Refuses to resume a state saved under other settings, naming both."""
-    stored = state.get("settings")
-    if stored == settings:
+    """Refuses to resume a state saved under other settings, naming both.
+
+    Only this run's keys are compared: a key the state has and this run no longer gives
+    (a setting later found not to shape training) does not stop a resume.
+    """
+    stored, settings = state.get("settings") or {}, settings or {}
+    differing = sorted(key for key in settings if stored.get(key, "(unset)") != settings[key])
+    if not differing:
         return
-    differing = sorted(key for key in set(stored or {}) | set(settings or {})
-                       if (stored or {}).get(key, "(unset)") != (settings or {}).get(key,
-                                                                                   "(unset)"))
-    shown = "; ".join(f"{key}: the state's {(stored or {}).get(key, '(unset)')!r}, this run's "
-                      f"{(settings or {}).get(key, '(unset)')!r}" for key in differing[:6])
+    shown = "; ".join(f"{key}: the state's {stored.get(key, '(unset)')!r}, this run's "
+                      f"{settings[key]!r}" for key in differing[:6])
     raise ResumeStateError(
         f"The resume state in {directory} was saved by a run with other settings ({shown}). "
         f"Rerun with the state's settings to go on with it, or delete {directory} to train "

@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import sklearn.svm
@@ -13,7 +14,7 @@ RECORD_KEYS = {
     "schema_version", "study", "trial_name", "entry", "beta", "seed", "fraction", "config",
     "versions", "machine", "epochs", "best_epoch", "early_stopped", "training_s",
     "wall_time_s", "losses", "metrics", "model_path", "encoder_path", "worker",
-    "resumed_from_epoch", "scoring_s",
+    "resumed_from_epoch", "scoring_s", "processes", "code",
 }  # fmt: skip
 # Quick settings of the acceptance test: 10 epochs at batch 100 (550 updates). At the paper's
 # batch of 1000, 10 epochs (60 updates) leave beta = 1 at 0.60 accuracy.
@@ -141,8 +142,8 @@ def test_run_trial_writes_model_history_encoder_and_record(small_mnist, tmp_path
     subset = mnist_data.subset_per_class(small_mnist.train.labels, 0.02, 0)
     split = mnist_data.MnistSplit(small_mnist.train.images[subset],
                                   small_mnist.train.labels[subset])
-    seed = trial.scoring_seed(spec, profiles.TrialSettings())  # new samples per model
-    assert seed != spec.seed
+    seed = trial.scoring_seed(spec, profiles.TrialSettings())  # the authors': per seed
+    assert seed == spec.seed
     assert scoring.svm_accuracy(encoder, split, small_mnist.test, seed) == record["metrics"]
 
 
@@ -201,3 +202,27 @@ def test_a_trial_on_device_batches_records_the_host_trials_numbers(small_mnist, 
     for split in ("train", "validation"):
         assert device["losses"][split] == pytest.approx(host["losses"][split], rel=1e-5)
     assert device["metrics"] == pytest.approx(host["metrics"], abs=0.002)
+
+
+@pytest.mark.slow
+def test_a_trial_with_recalibrated_scores_scores_both_encoders(small_mnist, tmp_path):
+    from bvae_tf import export, scoring
+    from bvae_tf.models.recalibration import recalibrate_batch_norm
+
+    spec = trial.TrialSpec("mnist_fc", 1.0, 0, fraction=0.02)
+    settings = profiles.TrialSettings(max_epochs=2, recalibrated_scores=True)
+    record = trial.run_trial(spec, settings, tmp_path, small_mnist)
+    assert set(record) == RECORD_KEYS | {"recalibrated_encoder_path"}
+    assert record["recalibrated_encoder_path"] == record["encoder_path"][:-1] + "2"
+    assert list(record["scoring_s"]) == ["svm", "svm.recalibrated"]
+    # The second version is the trained model, its statistics re-estimated on its subset.
+    model = keras.saving.load_model(tmp_path / record["model_path"])
+    subset = mnist_data.subset_per_class(small_mnist.train.labels, 0.02, 0)
+    recalibrate_batch_norm(model.encoder, small_mnist.train.images[subset])
+    served = export.load_encoder(tmp_path / record["recalibrated_encoder_path"])
+    np.testing.assert_allclose(served(small_mnist.test.images[:50]),
+                               model.encode(small_mnist.test.images[:50]), atol=1e-4)
+    split = mnist_data.MnistSplit(small_mnist.train.images[subset],
+                                  small_mnist.train.labels[subset])
+    accuracy = scoring.svm_accuracy(served, split, small_mnist.test, 0)["svm_accuracy"]
+    assert record["metrics"]["svm_accuracy.recalibrated"] == accuracy

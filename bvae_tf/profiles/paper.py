@@ -18,6 +18,9 @@ PROFILE = Profile(
     # float32 until bfloat16 is shown to give the same numbers at full training
     # (BENCHMARKS.md, "bfloat16 numerics"); the quick profile takes "auto".
     precision="float32",
+    # Beyond the paper: every score also with batch norm's statistics recalibrated
+    # (docs/protocol.md, "What batch-norm statistics do to the findings").
+    recalibrated_scores=True,
     metric_options={"beta_vae": {
         # The paper's samples: 35,001 training, 7,500 validation and 7,500 test pairs.
         "num_train": 35_001, "num_validation": 7_500, "num_test": 7_500,

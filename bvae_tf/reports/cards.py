@@ -242,7 +242,10 @@ def card_text(name, records, images_dir):
         lines += ["", f"![{name} Figure {number}](images/{figure})", "",
                   (f"The paper's Figure {number} for this entry, from the records above: the "
                    f"mean over seeds at each beta, error bars one standard deviation (ddof=1; "
-                   f"none where a beta has one seed).")]
+                   f"none where a beta has one seed).")
+                  + (" " + figures.BOTH_STATISTICS if any(
+                      key.endswith(f".{figures.RECALIBRATED}") for record in own
+                      for key in record["metrics"]) else "")]
     shown = [kind for kind in IMAGE_KINDS if (images_dir / f"{name}-{kind}.png").is_file()]
     if shown:
         lines += ["", "## Reconstructions and latent traversals", "",

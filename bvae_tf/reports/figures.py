@@ -24,6 +24,12 @@ FIGURE1_METRICS = (
     ("mig", "MIG"),
 )
 MNIST_CHANCE = 0.1
+# Suffix of the scores with recalibrated batch-norm statistics (`bvae_tf.trial.RECALIBRATED`).
+RECALIBRATED = "recalibrated"
+# Said under a figure that draws both: which line is which.
+BOTH_STATISTICS = ("Solid lines: the encoder as trained, evaluating with batch norm's moving "
+                   "averages (the authors'); dotted: the same encoders with the statistics "
+                   "re-estimated on the training data.")
 
 
 def _has(summary, column):
@@ -42,13 +48,26 @@ def _seed_text(lines):
 
 def _errorbar(axes, lines, column, label, color=None, fmt="o-"):
     lines = sorted(lines, key=lambda line: line["beta"])
-    axes.errorbar(
+    return axes.errorbar(
         [line["beta"] for line in lines],
         [line[f"{column}_mean"] for line in lines],
         yerr=[line[std_key(column, line["ddof"])] for line in lines],
         fmt=fmt, markersize=4 if fmt.startswith("o") else 6, linewidth=1.5, capsize=3,
         elinewidth=1, color=color, label=label,
     )
+
+
+def has_recalibrated(summary):
+    """Whether any summary row has a score with recalibrated batch-norm statistics."""
+    return any(key.endswith(f".{RECALIBRATED}_mean") for line in summary for key in line)
+
+
+def _recalibrated(axes, lines, column, label, color=None):
+    """The same scores with recalibrated batch-norm statistics, dotted, where records have them."""
+    column = f"{column}.{RECALIBRATED}"
+    known = [line for line in lines if math.isfinite(line.get(f"{column}_mean", math.nan))]
+    if known:
+        _errorbar(axes, known, column, label, color=color, fmt="^:")
 
 
 def _reference_label(lines):
@@ -112,6 +131,7 @@ def figure1(summary, path, chance=0.25, reference=()):
             lines = [line for line in summary if line["entry"] == entry]
             _errorbar(axes, lines, column,
                       f"mean ± std, ddof={lines[0]['ddof']} ({_seed_text(lines)})")
+            _recalibrated(axes, lines, column, "recalibrated batch-norm statistics")
             known = [line for line in reference
                      if line["entry"] == entry and math.isfinite(line.get(f"{column}_mean",
                                                                           math.nan))]
@@ -162,8 +182,10 @@ def figure2(summary, path, reference=()):
         for fraction in sorted({line["fraction"] for line in lines}, key=lambda f: f or 0.0):
             subset = [line for line in lines if line["fraction"] == fraction]
             name = "all" if fraction is None else f"{100 * fraction:g}%"
-            _errorbar(axes, subset, "svm_accuracy",
-                      f"{name} of training data ({_seed_text(subset)})")
+            drawn = _errorbar(axes, subset, "svm_accuracy",
+                              f"{name} of training data ({_seed_text(subset)})")
+            _recalibrated(axes, subset, "svm_accuracy", f"{name}, recalibrated statistics",
+                          color=drawn[0].get_color())
             known = [line for line in reference
                      if line["entry"] == entry and line["fraction"] == fraction]
             if known:

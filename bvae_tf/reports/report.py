@@ -74,6 +74,8 @@ def _study_section(study, rows, out_dir, chance, ddof, reference_rows):
         written.insert(0, drawn)
         body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
                 f"deviation over seeds, {DDOF_WORDS[ddof]}. {caption}")
+        if figures.has_recalibrated(summary):
+            body += " " + figures.BOTH_STATISTICS
     table = tables.markdown_table(summary, study)
     if reference:
         body += ("\n\nBlack squares: the zoo's reference runs (`zoo/`, the paper's full "
