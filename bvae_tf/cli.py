@@ -16,6 +16,7 @@ import math
 import os
 import pathlib
 import sys
+import tempfile
 
 from bvae_tf import zoo  # the table only: TensorFlow is imported when a model is built
 
@@ -486,12 +487,45 @@ COMMANDS = {
 }
 
 
+# Commands that never import TensorFlow: they start without it.
+WITHOUT_TENSORFLOW = ("results",)
+
+
+def _start_tensorflow_quietly():
+    """Imports TensorFlow and finds its devices with the C++ start-up lines hidden.
+
+    Those lines (oneDNN, CUDA stubs, a `cuInit` "error" on machines without a GPU) are
+    written by native code to file descriptor 2 before TensorFlow's log level applies, so
+    `TF_CPP_MIN_LOG_LEVEL` cannot hide them all. They go to a temporary file instead, shown
+    only if starting TensorFlow fails.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def build_parser():
     """Returns the argument parser of `bvae-tf` with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="bvae-tf",
         description="beta-VAE model zoo: data, training, metrics, sweeps and reports.",
     )
+    parser.add_argument("--tf-logs", action="store_true", help="Show what TensorFlow's C++ "
+                        "code prints while starting (oneDNN, CUDA probing); hidden by default.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     parents = _dataset_parents()
     for add, _, datasets in COMMANDS.values():
@@ -503,6 +537,8 @@ def main(argv=None):
     """Entry point of the `bvae-tf` console script."""
     args = build_parser().parse_args(argv)
     run = COMMANDS[args.command][1]
+    if not args.tf_logs and args.command not in WITHOUT_TENSORFLOW:
+        _start_tensorflow_quietly()
     try:
         return run(args) or 0
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:

@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import pathlib
+import sys
 import tempfile
 import time
 
@@ -116,6 +117,10 @@ def probe_table(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refr
     entries = _read_cache(path)
     if not refresh and key in entries:
         return entries[key]["rows"]
+    print(f"bvae_tf: measuring which of {len(options)} precision and XLA settings trains "
+          f"{model_config.get('architecture', 'this')} models of these sizes fastest at batch "
+          f"{batch_size} on this machine (about {len(options) * PROBE_SECONDS:.0f} s plus "
+          f"compilation; once: the answer is cached in {path})", file=sys.stderr, flush=True)
     rates = (measure or measure_candidates)(_speed_config(model_config), batch_size, options)
     rows = _rows(options, rates)
     entries[key] = {"description": _key_fields(model_config, batch_size, options),

@@ -47,3 +47,28 @@ def test_the_paper_profile_trains_in_float32_and_quick_takes_auto():
 
     assert profiles.get_profile("paper").settings("shapes").precision == "float32"
     assert profiles.get_profile("quick").settings("mnist").precision == "auto"
+
+
+NATIVE_MARKERS = ("absl::InitializeLog", "I0000", "W0000", "E0000", "cuInit", "oneDNN")
+
+
+def _zoo_wanted(tmp_path, *flags):
+    import os
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "bvae_tf.cli", *flags, "zoo", "wanted",
+                           "--runs", str(tmp_path)], capture_output=True, text=True,
+                          env=environment, timeout=300)
+
+
+def test_no_command_prints_tensorflows_start_up_lines_unless_asked(tmp_path):
+    shown = _zoo_wanted(tmp_path, "--tf-logs")  # imports TensorFlow, lists the wanted trials
+    if not any(marker in shown.stderr for marker in NATIVE_MARKERS):
+        pytest.skip("this TensorFlow prints no start-up line here")
+    quiet = _zoo_wanted(tmp_path)
+    assert quiet.returncode == shown.returncode == 0, quiet.stderr
+    assert not [marker for marker in NATIVE_MARKERS if marker in quiet.stderr], quiet.stderr
+    assert quiet.stdout == shown.stdout and "fc-beta4.0-seed0" in quiet.stdout

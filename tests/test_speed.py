@@ -253,3 +253,14 @@ def test_a_model_trains_and_reloads_with_fused_adam(precision, tmp_path):
     helpers.check_one_step_fit(model, images)
     loaded = helpers.check_saved_model_round_trip(model, images, tmp_path / "model.keras")
     assert type(loaded.optimizer) is speed.Adam and loaded.optimizer.epsilon == 1e-8
+
+
+def test_the_probe_says_in_one_line_that_it_measures_and_a_cached_answer_says_nothing(
+        tmp_path, no_overrides, capsys):
+    probe = FakeProbe({FLOAT32: 1.0, FLOAT32_XLA: 2.0, BFLOAT16: 3.0, BFLOAT16_XLA: 4.0})
+    speed.resolve(CONFIG, 8, cache_dir=tmp_path, measure=probe)
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith("bvae_tf: measuring which of")
+    assert str(speed.cache_path(tmp_path)) in said[0]
+    speed.resolve(CONFIG, 8, cache_dir=tmp_path, measure=_refuse)
+    assert capsys.readouterr().err == ""
