@@ -69,7 +69,7 @@ _WARMUP_STEPS = 3
 
 
 def resolve(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refresh=False,
-            cache_dir=None, measure=None):
+            cache_dir=None, measure=None, measure_missing=True):
     """Returns `(precision, jit_compile)` for training `model_config` at `batch_size`.
 
     Args:
@@ -83,6 +83,9 @@ def resolve(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refresh=
         measure: callable `(model_config, batch_size, candidates) -> {candidate:
             images per second}`, candidates being `(precision, jit_compile)` tuples.
             Defaults to None: `measure_candidates`, the real probe.
+        measure_missing: bool, whether to measure when the cache has no answer; if False,
+            "auto" becomes float32 without XLA (a model constructor never measures: the
+            trials, which run long, do). Defaults to True.
 
     Returns:
         (str, bool).
@@ -94,6 +97,13 @@ def resolve(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refresh=
     precision, jit_compile = _requested(precision, jit_compile)
     if AUTO not in (precision, jit_compile):
         return precision, jit_compile
+    if not measure_missing and not refresh:
+        options = candidates(precision, jit_compile)
+        entries = _read_cache(cache_path(cache_dir))
+        cached = entries.get(cache_key(model_config, _check_batch_size(batch_size), options))
+        if cached is None:
+            return ("float32" if precision == AUTO else precision,
+                    False if jit_compile == AUTO else jit_compile)
     rows = probe_table(model_config, batch_size, precision, jit_compile, refresh, cache_dir,
                        measure)
     chosen = next(row for row in rows if row["chosen"])

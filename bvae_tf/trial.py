@@ -36,7 +36,7 @@ import socket
 import time
 import zlib
 
-from bvae_tf import export, inputs, profiles, results, scoring, training, zoo
+from bvae_tf import export, inputs, profiles, results, scoring, speed, training, zoo
 from bvae_tf.data import pipeline
 from bvae_tf.models import recalibration
 
@@ -122,8 +122,11 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     elif spec.study == "shapes":
         data = data.with_split_seed(split_seed)
     model_dir = results.model_dir(results_dir, spec.study, spec.name)
-    model = zoo.build(spec.entry, spec.beta, seed=spec.seed, jit_compile=settings.jit_compile,
-                      precision=settings.precision, batch_size=settings.batch_size,
+    precision, jit_compile = speed.resolve(zoo.entry(spec.entry).model_config(),
+                                           settings.batch_size, settings.precision,
+                                           settings.jit_compile)  # measures once a machine
+    model = zoo.build(spec.entry, spec.beta, seed=spec.seed, jit_compile=jit_compile,
+                      precision=precision, batch_size=settings.batch_size,
                       learning_rate=settings.learning_rate,
                       batch_norm_momentum=settings.batch_norm_momentum,
                       validation_statistics=settings.validation_statistics)

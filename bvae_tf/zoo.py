@@ -174,10 +174,12 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
         latent_dim: int or None: the entry's (paper) when None.
         seed: int or None, seeds initializers and sampling. Defaults to 0.
         learning_rate: float or "auto": the entry's rule (`ZooEntry.learning_rate_at`).
-        precision: "float32", "mixed_bfloat16" or "auto": the fastest on this machine, by a
-            short cached probe (`bvae_tf.speed.resolve`; `$BVAE_TF_PRECISION` overrides).
-        jit_compile: bool or "auto": XLA where it measured faster here (`bvae_tf.speed`;
-            `$BVAE_TF_JIT_COMPILE` overrides).
+        precision: "float32", "mixed_bfloat16" or "auto": the fastest on this machine if it
+            has been measured (`bvae-tf speed`, or any trial: `bvae_tf.trial.run_trial`
+            measures before it builds), else float32; a constructor never measures
+            (`bvae_tf.speed.resolve`; `$BVAE_TF_PRECISION` overrides).
+        jit_compile: bool or "auto": XLA where it measured faster here, else off
+            (`bvae_tf.speed`; `$BVAE_TF_JIT_COMPILE` overrides).
         batch_size: int, the batch the model will train at: what "auto" is measured at.
             Defaults to 1000 (the paper's).
         **model_options: further `BetaVAE` arguments (e.g. `batch_norm_momentum`).
@@ -197,7 +199,8 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
     config = item.model_config()
     if latent_dim is not None:
         config["latent_dim"] = latent_dim
-    precision, jit_compile = speed.resolve(config, batch_size, precision, jit_compile)
+    precision, jit_compile = speed.resolve(config, batch_size, precision, jit_compile,
+                                           measure_missing=False)
     model = BetaVAE(beta=beta, seed=seed, precision=precision, **config, **model_options)
     if learning_rate == "auto":
         learning_rate = item.learning_rate_at(model.beta)

@@ -264,3 +264,20 @@ def test_the_probe_says_in_one_line_that_it_measures_and_a_cached_answer_says_no
     assert str(speed.cache_path(tmp_path)) in said[0]
     speed.resolve(CONFIG, 8, cache_dir=tmp_path, measure=_refuse)
     assert capsys.readouterr().err == ""
+
+
+def test_a_zoo_constructor_never_measures_and_uses_a_measured_answer(tmp_path, no_overrides,
+                                                                      monkeypatch):
+    from bvae_tf import zoo
+
+    monkeypatch.setenv("BVAE_TF_CACHE", str(tmp_path))
+    monkeypatch.setattr(speed, "measure_candidates", _refuse)
+    model = zoo.build("mnist_fc")  # "auto" on an empty speed cache: float32, no XLA
+    assert (model.precision, model.jit_compile) == ("float32", False)
+    assert not speed.cache_path().exists()  # the empty cache stays empty
+    config = zoo.entry("mnist_fc").model_config()
+    probe = FakeProbe({FLOAT32: 1.0, FLOAT32_XLA: 2.0, BFLOAT16: 3.0, BFLOAT16_XLA: 4.0})
+    measured = speed.resolve(config, 1000, measure=probe)  # what a trial does first
+    assert len(probe.calls) == 1
+    model = zoo.build("mnist_fc")
+    assert (model.precision, model.jit_compile) == measured
