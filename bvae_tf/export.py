@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bvae_tf import distributions
+from bvae_tf import distributions, results
 from bvae_tf.models import checks
 
 SIGNATURE = "serving_default"
@@ -62,7 +62,7 @@ def export_encoder(model, directory, name, version=1, overwrite=False):
     """
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"version must be an int >= 1 (TF Serving's layout); got {version!r}.")
-    target = pathlib.Path(directory) / name / str(version)
+    target = pathlib.Path(directory) / results.check_name(name, "name") / str(version)
     if target.exists() and not overwrite:
         raise FileExistsError(
             f"{target} exists; pass overwrite=True to replace it, or choose another version."

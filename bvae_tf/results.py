@@ -145,10 +145,32 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def check_name(name, what="trial_name"):
+    """Returns `name` if it can name one file or folder inside another; else a ValueError.
+
+    Every path built from a name that data gives (a record's `trial_name`, an export's name)
+    goes through here, so none can lead outside its folder.
+
+    Example:
+        >>> check_name("fc-beta4.0-seed0")
+        'fc-beta4.0-seed0'
+        >>> check_name("../../escape")
+        Traceback (most recent call last):
+        ...
+        ValueError: trial_name '../../escape' is not a plain name: it must be one folder or file name (no '/', '\\', '..', or leading '.'), as `bvae_tf.results.trial_name` makes.
+    """
+    if (not isinstance(name, str) or not name or name.startswith(".") or "/" in name
+            or "\\" in name or "\0" in name or len(name) > 200):
+        raise ValueError(f"{what} {name!r} is not a plain name: it must be one folder or file "
+                         "name (no '/', '\\', '..', or leading '.'), as "
+                         "`bvae_tf.results.trial_name` makes.")
+    return name
+
+
 def model_dir(results_dir, study, name):
     """Returns `<results_dir>/models/<study>/<name>`: a trial's model, history and logs."""
     _check_study(study)
-    return pathlib.Path(results_dir) / "models" / study / name
+    return pathlib.Path(results_dir) / "models" / study / check_name(name)
 
 
 def relative_path(path, results_dir):
@@ -191,7 +213,7 @@ def _check_study(study):
 def record_path(results_dir, study, name):
     """Returns `<results_dir>/records/<study>/<name>.json` (a `pathlib.Path`)."""
     _check_study(study)
-    return pathlib.Path(results_dir) / "records" / study / f"{name}.json"
+    return pathlib.Path(results_dir) / "records" / study / f"{check_name(name)}.json"
 
 
 def write_record(results_dir, record):
@@ -244,6 +266,11 @@ def load_record(path):
     if not isinstance(record, dict) or any(key not in record for key in REQUIRED_KEYS):
         raise ValueError(f"Invalid record {path}: expected a JSON object with the keys "
                          f"{list(REQUIRED_KEYS)}; delete it and rerun the sweep to redo it.")
+    try:
+        check_name(record["trial_name"])
+    except ValueError as error:
+        raise ValueError(f"Invalid record {path}: {error} bvae-tf never writes such a name, so "
+                         "the record was edited or forged; delete it.") from None
     for key in PATH_KEYS:
         problem = _path_problem(record.get(key)) if record.get(key) is not None else None
         if problem:

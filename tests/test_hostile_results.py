@@ -1,8 +1,11 @@
 """Property tests (hypothesis) of the results layout against hostile numbers and paths."""
 
+import json
 import os
 import pathlib
 
+import helpers
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,3 +43,37 @@ def test_resolve_inside_never_returns_a_path_outside(parts):
         assert "results directory" in str(error)
         return
     assert os.path.commonpath([root, os.path.normpath(joined)]) == str(root)
+
+
+FORGED = "../../../../escape/pwned"
+
+
+def test_a_record_named_to_climb_out_is_never_written(tmp_path):
+    record = {"study": "mnist", "trial_name": FORGED, "entry": "mnist_fc", "beta": 1.0,
+              "seed": 0, "early_stopped": True}
+    with pytest.raises(ValueError, match="is not a plain name"):
+        results.write_record(tmp_path / "a" / "b" / "c" / "d" / "results", record)
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+
+
+def test_zoo_collect_refuses_a_forged_trial_name_before_writing(tmp_path):
+    from bvae_tf.reports import cards
+
+    runs, zoo_dir = tmp_path / "runs", tmp_path / "deep" / "er" / "zoo"
+    forged = runs / "records" / "mnist" / "forged.json"
+    forged.parent.mkdir(parents=True)
+    forged.write_text(json.dumps({
+        "study": "mnist", "trial_name": FORGED, "entry": "mnist_fc", "beta": 1.0, "seed": 0,
+        "early_stopped": True, "config": {"profile": "paper"},
+        "code": {"commit": "0" * 40, "dirty": False}}))
+    with pytest.raises(ValueError, match=f"Invalid record {forged}"):
+        cards.collect(runs, zoo_dir)
+    assert not zoo_dir.exists() and not (tmp_path / "escape").exists()
+
+
+def test_an_export_named_to_climb_out_is_refused(tmp_path):
+    from bvae_tf import export
+
+    with pytest.raises(ValueError, match="name '../x' is not a plain name"):
+        export.export_encoder(helpers.tiny_model("fc"), tmp_path / "models", "../x")
+    assert not any(tmp_path.iterdir())
