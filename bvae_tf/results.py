@@ -271,6 +271,10 @@ def load_record(path):
     except ValueError as error:
         raise ValueError(f"Invalid record {path}: {error} bvae-tf never writes such a name, so "
                          "the record was edited or forged; delete it.") from None
+    if path.name != f"{record['trial_name']}.json":
+        raise ValueError(f"Invalid record {path}: it holds trial {record['trial_name']!r}, whose "
+                         f"record is {record['trial_name']}.json; a copy under another name "
+                         "would count the trial twice. Delete the copy.")
     for key in PATH_KEYS:
         problem = _path_problem(record.get(key)) if record.get(key) is not None else None
         if problem:

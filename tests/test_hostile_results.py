@@ -77,3 +77,14 @@ def test_an_export_named_to_climb_out_is_refused(tmp_path):
     with pytest.raises(ValueError, match="name '../x' is not a plain name"):
         export.export_encoder(helpers.tiny_model("fc"), tmp_path / "models", "../x")
     assert not any(tmp_path.iterdir())
+
+
+def test_a_record_copied_under_another_name_is_not_another_seed(tmp_path):
+    record = {"study": "shapes", "trial_name": "fc-beta4.0-seed0", "entry": "fc", "beta": 4.0,
+              "seed": 0, "metrics": {"beta_vae": 0.7}}
+    path = results.write_record(tmp_path, record)
+    copy = path.with_name("fc-beta4.0-seed1.json")
+    copy.write_text(path.read_text())
+    with pytest.raises(ValueError, match=f"Invalid record {copy}: it holds trial "
+                                         "'fc-beta4.0-seed0'"):
+        results.read_records(tmp_path)
