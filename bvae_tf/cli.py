@@ -444,8 +444,14 @@ def _run_zoo(args):
         if args.results is None:
             raise ValueError("zoo collect needs --results DIR, the reference runs' results.")
         names = cards.collect(args.results, args.zoo, seed=args.seed)
-        print(f"collected {len(names)} early-stopped reference records into "
+        print(f"collected {len(names)} reference records into "
               f"{args.zoo or cards.default_zoo_dir()}")
+        from bvae_tf import results
+
+        for record in results.read_records(args.results):
+            problem = cards.reference_problem(record)
+            if problem:
+                print(f"left out {record['trial_name']}: {problem}")
     paths = cards.write_cards(args.zoo)
     print(f"wrote {len(paths)} cards into {paths[-1].parent}")
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from bvae_tf import results, zoo
+from bvae_tf import profiles, results, zoo
 from bvae_tf.reports import cards
 
 ZOO_DIR = cards.default_zoo_dir()
@@ -31,8 +31,9 @@ def _record(entry, beta, seed, fraction=None, metric=0.5, early_stopped=True):
     return {"schema_version": results.SCHEMA_VERSION, "study": study,
             "trial_name": results.trial_name(entry, beta, seed, fraction), "entry": entry,
             "beta": beta, "seed": seed, "fraction": fraction, "epochs": 40, "best_epoch": 34,
-            "config": {"precision": "mixed_bfloat16" if seed else "float32",
-                       "jit_compile": seed == 1, "profile": "paper"},
+            "config": {**profiles.get_profile("paper").settings(study).to_config(),
+                       "precision": "mixed_bfloat16" if seed else "float32",
+                       "jit_compile": seed == 1},
             "early_stopped": early_stopped, "training_s": 600.0, "metrics": metrics,
             "code": {"commit": "4e7f04b" + 33 * "0", "dirty": False},
             "machine": {"cpu": "Test CPU", "cores": 2, "platform": "test"},
@@ -68,6 +69,13 @@ def test_collect_takes_only_references(tmp_path):
     dirty = _record("mnist_fc", 1.0, 0, 0.3)
     dirty["code"]["dirty"] = True
     results.write_record(runs, dirty)
+    tiny = _record("mnist_conv", 1.0, 0, 0.3)  # a custom profile named "paper"
+    tiny["config"]["max_epochs"] = 2
+    results.write_record(runs, tiny)
+    no_machine = _record("mnist_conv", 4.0, 0, 0.3)
+    del no_machine["machine"]
+    results.write_record(runs, no_machine)
+    assert "max_epochs differ" in cards.reference_problem(tiny)
     assert cards.collect(runs, tmp_path / "zoo") == ["mnist_fc-frac0.3-beta4.0-seed0"]
     assert [record["trial_name"] for record in cards.reference_records(tmp_path / "zoo")] == [
         "mnist_fc-frac0.3-beta4.0-seed0"]

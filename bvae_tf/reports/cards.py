@@ -48,31 +48,65 @@ def reference_records(zoo_dir=None):
     return results.read_records(zoo_dir) if (zoo_dir / "records").is_dir() else []
 
 
-def is_reference(record):
-    """Whether a record counts as a reference of the zoo.
+# The paper profile's settings a reference must have been trained and scored with (the
+# fields resolved on the training machine, such as precision "auto", are left out).
+PROTOCOL_KEYS = ("max_epochs", "patience", "batch_size", "train_fraction", "validation_size",
+                 "batch_norm_momentum", "validation_statistics", "validation_noise",
+                 "shapes_split", "metric_samples", "mnist_subset_rounding", "metrics",
+                 "metric_options")
 
-    It must come from the paper profile, have stopped early, and name the commit of the
-    clean checkout that trained it (`code`): the card's command then reproduces it, bit for
-    bit on one machine, killed and resumed or not. Records from before resume was bit for
-    bit (December 2026) name no commit: the reference runner trains them again.
+
+def reference_problem(record):
+    """Why a record is not a reference of the zoo, or None if it is one.
+
+    A reference was trained and scored by the paper profile's protocol, stopped early, says
+    which machine trained it, and names the clean commit of the checkout that trained it
+    (`code`): the card's command then reproduces it, bit for bit on one machine, killed and
+    resumed or not. Records from before resume was bit for bit (December 2026) name no
+    commit: the reference runner trains them again.
 
     Example:
-        >>> is_reference({"config": {"profile": "paper"}, "early_stopped": True,
-        ...               "code": {"commit": "4e7f04b", "dirty": False}})
-        True
-        >>> is_reference({"config": {"profile": "paper"}, "early_stopped": True})
-        False
+        >>> reference_problem({"config": {"profile": "quick"}})
+        "not trained by the paper profile (profile 'quick')"
     """
+    from bvae_tf import profiles
+
     config, code = record.get("config") or {}, record.get("code") or {}
-    return (config.get("profile") == "paper" and record.get("early_stopped") is True
-            and bool(code.get("commit")) and code.get("dirty") is False)
+    if config.get("profile") != "paper":
+        return f"not trained by the paper profile (profile {config.get('profile')!r})"
+    try:
+        name = results.trial_name(record["entry"], record["beta"], record["seed"],
+                                  record.get("fraction"))
+        study = zoo.entry(record["entry"]).dataset
+    except (KeyError, TypeError, ValueError) as error:
+        return f"its grid point is not readable ({error})"
+    if name != record["trial_name"]:
+        return f"its entry, beta, seed and fraction make {name!r}, not its trial_name"
+    paper = profiles.get_profile("paper").settings(study).to_config()
+    differing = [key for key in PROTOCOL_KEYS if config.get(key) != paper[key]]
+    if differing:
+        return (f"not the paper profile's protocol: {', '.join(differing)} differ (e.g. "
+                f"{differing[0]} {config.get(differing[0])!r}, the paper's "
+                f"{paper[differing[0]]!r})")
+    if record.get("early_stopped") is not True:
+        return "early stopping did not end its training"
+    if not isinstance((record.get("machine") or {}).get("cpu"), str):
+        return "it does not say which machine trained it"
+    if not code.get("commit") or code.get("dirty") is not False:
+        return "it names no clean commit of the code that trained it"
+    return None
+
+
+def is_reference(record):
+    """Whether a record is a reference of the zoo (`reference_problem` finds nothing)."""
+    return reference_problem(record) is None
 
 
 def collect(results_dir, zoo_dir=None, seed=0):
     """Copies the reference records of a results directory into `zoo/records`.
 
-    A record is taken when `is_reference` holds (the paper profile, early-stopped, its
-    commit named), and replaces the zoo's record of the same trial; the encoders of the
+    A record is taken when `is_reference` holds (`reference_problem` says why not), and
+    replaces the zoo's record of the same trial; the encoders of the
     `SERVED` trials are copied into the repository's `saved_models/` (TF Serving's layout,
     with its `models.config`). Then, per entry, the reconstructions and
     traversals of the zoo's shown model (seed 0, the highest beta; MNIST at the largest
@@ -232,7 +266,7 @@ def card_text(name, records, images_dir):
         lines += [(f"{trials} by the paper's protocol (all the data, early "
                   "stopping with patience 5, no epoch cap), records in "
                   f"`zoo/records/{entry.dataset}/`. Trained on: "
-                  f"{', '.join(sorted({record['machine']['cpu'] for record in own}))}."), "",
+                  f"{', '.join(sorted({(record.get('machine') or {}).get('cpu', 'unknown') for record in own}))}."), "",
                   _results_section(name, own)]
     else:
         lines.append("No reference run has finished yet for this entry.")
