@@ -322,3 +322,31 @@ def test_the_reference_legend_gives_the_epochs_of_the_reference_runs(epochs, lab
     from bvae_tf.reports import figures
 
     assert figures._reference_label([{"epochs_mean": value} for value in epochs]) == label
+
+
+def test_a_report_dir_with_the_users_files_is_refused_and_left_as_it_was(tmp_path):
+    _write_records(tmp_path / "results", studies=("mnist",))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("shapes.csv", "shapes_summary.csv", "figure1.png"):
+        (mine / name).write_text(f"the user's own {name}")
+    with pytest.raises(ValueError, match="holds figure1.png, shapes.csv, shapes_summary.csv, "
+                                         "which bvae-tf report did not write"):
+        write_report(tmp_path / "results", mine, chosen=[])
+    assert sorted(path.name for path in mine.iterdir()) == [
+        "figure1.png", "shapes.csv", "shapes_summary.csv"]
+    assert (mine / "shapes.csv").read_text() == "the user's own shapes.csv"
+
+
+def test_a_report_replaces_and_deletes_only_what_it_wrote(tmp_path):
+    records = _write_records(tmp_path / "results", studies=("shapes", "mnist"))
+    out = tmp_path / "out"
+    write_report(tmp_path / "results", out, chosen=[])
+    (out / "notes.txt").write_text("mine")
+    assert (out / "figure1.png").is_file()
+    for record in records:  # the shapes records go: the next report drops its shapes files
+        if record["study"] == "shapes":
+            results.record_path(tmp_path / "results", "shapes", record["trial_name"]).unlink()
+    write_report(tmp_path / "results", out, chosen=[])
+    assert not (out / "figure1.png").exists() and (out / "figure2.png").is_file()
+    assert (out / "notes.txt").read_text() == "mine"

@@ -1,11 +1,14 @@
 """`write_report`: figures, tables, images and report.md from a results directory alone."""
 
+import json
 import pathlib
 
 from bvae_tf import profiles, results
 from bvae_tf.reports import cards, figures, markdown, samples, tables
 
 REPORT_FILE = "report.md"
+# The files a report wrote into its folder: the only ones a later report replaces or deletes.
+MANIFEST_FILE = ".bvae_tf-report.json"
 FIGURE_FILES = {"shapes": "figure1.png", "mnist": "figure2.png"}
 FIGURE_NAMES = {"shapes": "Figure 1", "mnist": "Figure 2"}
 FIGURE_TITLES = {
@@ -46,14 +49,52 @@ def beta_vae_chance(config, records):
     return HIGGINS_CHANCE if protocols == {"higgins2017"} else PAPER_CHANCE
 
 
-def _study_section(study, rows, out_dir, chance, ddof, reference_rows):
+def _study_files(study):
+    return (FIGURE_FILES[study], f"{study}.csv", f"{study}_summary.csv")
+
+
+def _owned_files(out_dir, is_default):
+    """Names in `out_dir` that a report may replace or delete (None: all, its own folder).
+
+    `<results>/report/` belongs to the results directory; another `--report-dir` may hold
+    the user's files, so there a report touches only what its manifest says it wrote.
+    """
+    if is_default:
+        return None
+    path = out_dir / MANIFEST_FILE
+    if not path.is_file():
+        return set()
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        names = error
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"The report manifest {path} is damaged: delete it (and the report "
+                         "files it listed) or choose another --report-dir.")
+    return set(names)
+
+
+def _check_owned(out_dir, names, owned):
+    """Refuses, before anything is written, to replace a file the report did not write."""
+    if owned is None:
+        return
+    foreign = sorted(name for name in names if (out_dir / name).exists() and name not in owned)
+    if foreign:
+        raise ValueError(
+            f"--report-dir {out_dir} holds {', '.join(foreign)}, which bvae-tf report did not "
+            "write: choose a new or empty --report-dir (or the default, <results>/report), or "
+            "move those files away. Nothing was written.")
+
+
+def _study_section(study, rows, out_dir, chance, ddof, reference_rows, owned=None):
     """Writes a study's CSV files and figure; returns (markdown text, written paths)."""
     figure_path = out_dir / FIGURE_FILES[study]
     study_rows = [row for row in rows if row["study"] == study]
     heading = f"## {FIGURE_TITLES[study]}"
     if not study_rows:
-        for name in (FIGURE_FILES[study], f"{study}.csv", f"{study}_summary.csv"):
-            (out_dir / name).unlink(missing_ok=True)
+        for name in _study_files(study):
+            if owned is None or name in owned:
+                (out_dir / name).unlink(missing_ok=True)
         return (f"{heading}\n\n{FIGURE_NAMES[study]} skipped: no {study} "
                 "records in this results directory."), []
     summary = tables.summarize(study_rows, study, ddof)
@@ -164,6 +205,11 @@ def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_ca
         samples.check_models(results_dir, trials)
     samples.check_archives(results_dir, trials)
     out_dir = results_dir / "report" if report_dir is None else pathlib.Path(report_dir)
+    owned = _owned_files(out_dir, report_dir is None)
+    _check_owned(out_dir, [REPORT_FILE, *(name for study in results.STUDIES
+                                          for name in _study_files(study)),
+                           *(f"{kind}-{record['trial_name']}.png" for record in trials
+                             for kind in ("reconstructions", "traversals"))], owned)
     out_dir.mkdir(parents=True, exist_ok=True)
     sweep_config = results.read_config(results_dir)
     config = sweep_config.get("profile", {})
@@ -178,7 +224,7 @@ def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_ca
     for study in results.STUDIES:
         text, written = _study_section(study, rows, out_dir, beta_vae_chance(config, records),
                                        config.get("std_ddof", 0 if config else 1),
-                                       reference_rows)
+                                       reference_rows, owned)
         parts.append(text)
         files += written
     images, notes = samples.write_samples(results_dir, out_dir, trials, seed,
@@ -190,4 +236,7 @@ def write_report(results_dir, report_dir=None, chosen=None, seed=0, *, shapes_ca
                  f"{_regenerate_command(results_dir, out_dir, chosen, seed)}\n```")
     report = out_dir / REPORT_FILE
     report.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    still = {name for name in owned or () if (out_dir / name).exists()}
+    results.atomic_write_json(out_dir / MANIFEST_FILE,
+                              sorted({REPORT_FILE, *(path.name for path in files), *still}))
     return report
