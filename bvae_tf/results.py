@@ -173,6 +173,48 @@ def model_dir(results_dir, study, name):
     return pathlib.Path(results_dir) / "models" / study / check_name(name)
 
 
+# The longest file a trial writes below `saved_models/<entry>/<trial>/`: TensorFlow's
+# temporary shard inside the export's staging folder (`bvae_tf.export`).
+_LONGEST_EXPORT_FILE = (".2-4194304-0123abcd", "saved_model", "variables", "variables_temp",
+                        "part-00000-of-00001.data-00000-of-00001")
+
+
+def prepare_trial_dirs(results_dir, study, entry, name):
+    """Creates the folders a trial writes into and checks its paths fit, before it trains.
+
+    A regular file where a folder goes, or a results path so long that the exported
+    encoder's files would pass the file system's limits, is found here, not after hours of
+    training.
+
+    Raises:
+        ValueError: naming the file in the way, or the length and the limit.
+    """
+    results_dir = pathlib.Path(results_dir)
+    folders = (model_dir(results_dir, study, name), results_dir / "saved_models" / entry,
+               record_path(results_dir, study, name).parent)
+    longest = (results_dir / "saved_models" / entry / name).joinpath(
+        *_LONGEST_EXPORT_FILE).absolute()
+    existing = next(parent for parent in longest.parents if parent.exists())
+    try:
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # not POSIX: the common limits
+        path_max, name_max = 4096, 255
+    too_long = [part for part in longest.parts if len(os.fsencode(part)) > name_max]
+    if len(os.fsencode(longest)) >= path_max or too_long:
+        raise ValueError(
+            f"--results {results_dir}: the trial's files would have paths of "
+            f"{len(os.fsencode(longest))} bytes (limit {path_max - 1}) or names over "
+            f"{name_max} bytes: choose a shorter results path. Nothing was trained.")
+    for folder in folders:
+        blocker = next(path for path in (folder, *folder.parents) if path.exists())
+        if not blocker.is_dir():
+            raise ValueError(
+                f"Cannot create {folder}: {blocker} is a file, not a folder. Move it away or "
+                "choose another --results. Nothing was trained.")
+        folder.mkdir(parents=True, exist_ok=True)
+
+
 def relative_path(path, results_dir):
     """Returns `path` relative to `results_dir`, POSIX style (what records store)."""
     return pathlib.Path(path).resolve().relative_to(pathlib.Path(results_dir).resolve()).as_posix()

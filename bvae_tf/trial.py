@@ -115,6 +115,7 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     """
     start = time.perf_counter()
     results_dir = pathlib.Path(results_dir)
+    results.prepare_trial_dirs(results_dir, spec.study, spec.entry, spec.name)
     if spec.study == "shapes" and settings.shapes_split == "per_seed":
         split_seed = spec.seed
     if data is None:

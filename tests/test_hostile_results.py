@@ -88,3 +88,31 @@ def test_a_record_copied_under_another_name_is_not_another_seed(tmp_path):
     with pytest.raises(ValueError, match=f"Invalid record {copy}: it holds trial "
                                          "'fc-beta4.0-seed0'"):
         results.read_records(tmp_path)
+
+
+@pytest.mark.parametrize("in_the_way", ["saved_models", "records", "models"])
+def test_a_file_in_the_way_stops_a_trial_before_it_trains(tmp_path, in_the_way, monkeypatch):
+    from bvae_tf import profiles, training, trial
+
+    monkeypatch.setattr(training, "fit", _never)
+    (tmp_path / in_the_way).write_text("not a folder")
+    with pytest.raises(ValueError, match=f"{tmp_path / in_the_way} is a file, not a folder"):
+        trial.run_trial(trial.TrialSpec("mnist_fc", 1.0, 0, 0.1), profiles.TrialSettings(),
+                        tmp_path, data=object())
+
+
+def test_a_results_path_too_long_for_the_export_stops_a_trial_before_it_trains(tmp_path,
+                                                                                 monkeypatch):
+    from bvae_tf import profiles, training, trial
+
+    monkeypatch.setattr(training, "fit", _never)
+    deep = tmp_path.joinpath(*["d" * 200] * 19)
+    deep = deep / ("e" * (3950 - len(str(deep)) - 1))  # a 3,950-character --results
+    with pytest.raises(ValueError, match="choose a shorter results path"):
+        trial.run_trial(trial.TrialSpec("mnist_fc", 1.0, 0, 0.1), profiles.TrialSettings(),
+                        deep, data=object())
+    assert not (tmp_path / ("d" * 200)).exists()
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("training started")
