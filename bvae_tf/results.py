@@ -308,6 +308,10 @@ def load_record(path):
     if not isinstance(record, dict) or any(key not in record for key in REQUIRED_KEYS):
         raise ValueError(f"Invalid record {path}: expected a JSON object with the keys "
                          f"{list(REQUIRED_KEYS)}; delete it and rerun the sweep to redo it.")
+    problem = _record_problem(record)
+    if problem:
+        raise ValueError(f"Invalid record {path}: {problem}. bvae-tf never writes such a "
+                         "record: delete it and rerun the sweep to redo that trial.")
     try:
         check_name(record["trial_name"])
     except ValueError as error:
@@ -324,6 +328,43 @@ def load_record(path):
                              "bvae-tf never writes such a path, so the record was edited or "
                              "forged; delete it and rerun the sweep to redo that trial.")
     return upgrade_record(record, path)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _record_problem(record):
+    """What is wrong with a record's fields (None if nothing): one check for every reader."""
+    if record["study"] not in STUDIES:
+        return f"study {record['study']!r} is not one of {STUDIES}"
+    if not isinstance(record["entry"], str):
+        return f"entry {record['entry']!r} is not a name"
+    if not _is_number(record["beta"]) or not 0 <= record["beta"] < math.inf:
+        return f"beta {record['beta']!r} is not a number >= 0"
+    if isinstance(record["seed"], bool) or not isinstance(record["seed"], int) or \
+            record["seed"] < 0:
+        return f"seed {record['seed']!r} is not an int >= 0"
+    fraction = record.get("fraction")
+    if (fraction is None) != (record["study"] == "shapes") or (
+            fraction is not None and (not _is_number(fraction) or not 0 < fraction <= 1)):
+        return (f"fraction {fraction!r} is not {'null' if record['study'] == 'shapes' else 'in'}"
+                f"{'' if record['study'] == 'shapes' else ' (0, 1]'} for a {record['study']} "
+                "record")
+    metrics = record.get("metrics", {})
+    if not isinstance(metrics, dict) or not all(
+            isinstance(key, str) and (value is None or _is_number(value))
+            for key, value in metrics.items()):
+        return f"metrics {metrics!r:.80} is not an object of numbers"
+    losses = record.get("losses", {})
+    if not isinstance(losses, dict) or not all(
+            isinstance(losses.get(split, {}), dict) for split in ("train", "validation")):
+        return f"losses {losses!r:.80} is not an object with train and validation losses"
+    for key in ("epochs", "best_epoch"):
+        value = record.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"{key} {value!r} is not an int >= 1"
+    return None
 
 
 def upgrade_record(record, path="a record"):
@@ -459,9 +500,9 @@ def read_config(results_dir):
         return {}
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"Corrupted {path}: {error}. Restore it, or delete it to report "
-                         "from the records alone.") from error
+                         "from the records alone.") from None
     if not isinstance(config, dict) or not isinstance(config.get("profile"), dict):
         raise ValueError(  # noqa: TRY004 (a bad file, not a bad argument)
             f"{path} has no 'profile' object: it was not written by a bvae-tf sweep. Delete "
@@ -498,8 +539,11 @@ def check_config(results_dir, config):
         return atomic_write_json(path, config)
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"Corrupted {path}: {error}; use a new results directory.") from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"Corrupted {path}: {error}; use a new results directory.") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"Corrupted {path}: it holds {type(stored).__name__}, not the object "
+                         "a sweep writes; use a new results directory.")
     differing = _differing_keys(stored, config)
     if differing:
         raise ValueError(

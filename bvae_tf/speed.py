@@ -264,10 +264,28 @@ def _speed_config(model_config):
 
 
 def _read_cache(path):
+    """The cache's well-formed entries; anything else is dropped and measured again."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):  # missing or unreadable: measure again
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing or unreadable (decode errors are ValueErrors)
         return {}
+    if not isinstance(entries, dict):
+        return {}
+    return {key: entry for key, entry in entries.items() if _well_formed(entry)}
+
+
+def _well_formed(entry):
+    """Whether a cache entry has rows `resolve` can choose from: one chosen, known values."""
+    rows = entry.get("rows") if isinstance(entry, dict) else None
+    if not isinstance(rows, list) or not rows:
+        return False
+    for row in rows:
+        if not (isinstance(row, dict) and row.get("precision") in PRECISIONS
+                and isinstance(row.get("jit_compile"), bool)
+                and isinstance(row.get("chosen"), bool)
+                and isinstance(row.get("images_per_second"), (int, float))):
+            return False
+    return sum(row["chosen"] for row in rows) == 1
 
 
 def _write_cache(path, key, entry):

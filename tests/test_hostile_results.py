@@ -116,3 +116,75 @@ def test_a_results_path_too_long_for_the_export_stops_a_trial_before_it_trains(t
 
 def _never(*args, **kwargs):
     raise AssertionError("training started")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+VALID = {"study": "mnist", "trial_name": "mnist_fc-frac0.1-beta1.0-seed0", "entry": "mnist_fc",
+         "beta": 1.0, "seed": 0, "fraction": 0.1, "epochs": 3, "best_epoch": 2,
+         "metrics": {"svm_accuracy": 0.9},
+         "losses": {"train": {"loss": 1.0}, "validation": {"loss": 2.0}}}
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(key=st.sampled_from(sorted(VALID)), value=JSON)
+def test_a_record_with_any_json_in_a_field_reads_or_is_refused_naming_its_file(key, value):
+    import tempfile
+
+    from bvae_tf.reports import tables
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = results.record_path(directory, "mnist", VALID["trial_name"])
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({**VALID, key: value}))
+        try:
+            records = results.read_records(directory)
+        except ValueError as error:
+            assert str(path) in str(error)
+            return
+        rows = results.records_table(records)  # every reader works on what was accepted
+        tables.markdown_table(tables.summarize(rows, "mnist"), "mnist")
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(value=JSON)
+def test_a_config_json_of_any_shape_reads_or_is_refused_naming_it(value):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = pathlib.Path(directory) / results.CONFIG_FILE
+        path.write_text(json.dumps(value))
+        for call in (lambda: results.read_config(directory),
+                     lambda: results.check_config(directory, {"profile": {"name": "x"}})):
+            try:
+                call()
+            except ValueError as error:
+                assert str(path) in str(error)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(value=JSON)
+def test_a_speed_cache_of_any_shape_is_measured_again_or_used(value):
+    import tempfile
+
+    from bvae_tf import speed
+
+    config = {"architecture": "fc", "image_shape": (8, 8, 1), "latent_dim": 2,
+              "encoder_units": (4,), "decoder_units": (4,)}
+    with tempfile.TemporaryDirectory() as directory:
+        path = speed.cache_path(directory)
+        path.parent.mkdir(parents=True)
+        key = speed.cache_key(config, 8, speed.candidates("float32", "auto"))
+        path.write_text(json.dumps({key: value}))
+        saved = {name: os.environ.pop(name, None)  # conftest pins both: they would win
+                 for name in (speed.PRECISION_ENV, speed.JIT_COMPILE_ENV)}
+        try:
+            chosen = speed.resolve(config, 8, "float32", "auto", cache_dir=directory,
+                                   measure=lambda *args: {("float32", False): 1.0,
+                                                          ("float32", True): 2.0})
+        finally:
+            os.environ.update({name: value for name, value in saved.items() if value})
+        assert chosen in (("float32", False), ("float32", True))
