@@ -26,6 +26,7 @@ Example:
 """
 
 import dataclasses
+import math
 
 DATASETS = ("shapes", "mnist")
 # `tf.train.AdamOptimizer`'s default epsilon (authors' code); Keras' default is 1e-7.
@@ -196,6 +197,11 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
     from bvae_tf.models import BetaVAE
 
     item = entry(name)
+    if learning_rate != "auto" and (
+            isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
+            or not 0 < learning_rate < math.inf):
+        raise ValueError(f"learning_rate must be 'auto' (the entry's rule) or a number > 0; "
+                         f"got {learning_rate!r}.")
     config = item.model_config()
     if latent_dim is not None:
         config["latent_dim"] = latent_dim

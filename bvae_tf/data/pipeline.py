@@ -101,6 +101,10 @@ def _as_array(images):
         return array.astype(np.float32) / (255.0 if high > 1 else 1.0)
     if array.dtype.kind != "f":
         raise ValueError(f"`split` images must be numeric, got dtype {array.dtype}.")
+    if not (array.min() >= 0 and array.max() <= 1):  # False for NaN as well
+        raise ValueError(f"`split` images must hold finite pixels in [0, 1]; got values from "
+                         f"{array.min()} to {array.max()}. Scale them into [0, 1] first (e.g. "
+                         "images / 255) and drop NaN.")
     return array.astype(np.float32, copy=False)
 
 

@@ -55,6 +55,11 @@ def check_device_batches(batches, y, image_shape, denoising, name):
 
 def check_batch_shape(shape, image_shape, where):
     """Raises ValueError unless `shape` is (batch, *image_shape)."""
+    if len(shape) == len(image_shape) and tuple(shape) == tuple(image_shape):
+        raise ValueError(
+            f"{where}: got one unbatched image of shape {tuple(shape)}; the model takes "
+            f"batches (batch, {', '.join(map(str, image_shape))}): batch the dataset "
+            "(dataset.batch(1000)) or add a leading axis (images[None]).")
     if tuple(shape[1:]) != tuple(image_shape):
         raise ValueError(
             f"{where}: expected images of shape (batch, {', '.join(map(str, image_shape))}); "
@@ -158,15 +163,32 @@ def check_fit_data(x, y, image_shape, denoising):
     """
     if isinstance(x, tf.data.Dataset):
         spec = x.element_spec
+        if isinstance(spec, dict):
+            raise ValueError(
+                f"BetaVAE.fit: the dataset yields dicts (keys {sorted(spec)}); yield image "
+                "batches, or (inputs, targets) pairs, e.g. dataset.map(lambda item: "
+                "(item['image'], item['image'])).")
         inputs_spec = spec[0] if isinstance(spec, tuple) else spec
         check_batch_shape(inputs_spec.shape, image_shape, "BetaVAE.fit")
+        # `bvae_tf.data.pipeline` datasets were checked when made; reading a pass of one
+        # would move its epoch sequence on, so only a denoising model's check reads it.
+        made_here = getattr(x, "epoch_variable", None) is not None
+        if made_here and not denoising:
+            return
+        element = next(iter(x.take(1)), None)
+        if element is None:
+            raise ValueError("BetaVAE.fit: the dataset is empty; give it at least one batch.")
+        first = element[0] if isinstance(element, tuple) else element
+        _check_pixel_values(np.asarray(first), "BetaVAE.fit")
         if denoising:
-            element = next(iter(x.take(1)))
             if not isinstance(element, tuple) or len(element) < 2:
                 _refuse_clean("the dataset yields inputs only (targets default to inputs)")
             _check_noisy(element[0], element[1])
     elif isinstance(x, (np.ndarray, tf.Tensor)):
         check_batch_shape(x.shape, image_shape, "BetaVAE.fit")
+        if np.size(x) == 0:
+            raise ValueError("BetaVAE.fit: x is empty; give it at least one image.")
+        _check_pixel_values(np.asarray(x), "BetaVAE.fit")
         if denoising:
             if y is None:
                 _refuse_clean("x was given without y (targets default to inputs)")

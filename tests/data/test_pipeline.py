@@ -233,3 +233,11 @@ def test_device_batches_check_their_arguments_as_make_dataset_does():
         pipeline.DeviceBatches(_ids(10), batch_size=0)
     with pytest.raises(ValueError, match="amount"):
         pipeline.DeviceBatches(_ids(10), amount=2.0)
+
+
+@pytest.mark.parametrize("value", [np.nan, 2.0, -0.5])
+def test_float_images_outside_zero_one_are_refused_when_the_dataset_is_made(value):
+    images = np.zeros((4, 8, 8), np.float32)
+    images[1, 2, 3] = value
+    with pytest.raises(ValueError, match=r"finite pixels in \[0, 1\]"):
+        pipeline.make_dataset(images, batch_size=2)

@@ -339,3 +339,28 @@ def test_device_batches_of_the_wrong_kind_are_refused():
         model.fit(wide, np.zeros(4), verbose=0)
     with pytest.raises(ValueError, match="not inside a tuple"):
         model.fit((clean, clean), verbose=0)
+
+
+@pytest.mark.parametrize("data, message", [
+    (tf.data.Dataset.from_tensor_slices(np.full((4, 16, 16, 1), np.nan, "float32")).batch(2),
+     "2 NaN and 0 infinite"),
+    (tf.data.Dataset.from_tensor_slices(np.zeros((0, 16, 16, 1), "float32")).batch(2),
+     "the dataset is empty"),
+    (tf.data.Dataset.from_tensor_slices({"image": np.zeros((4, 16, 16, 1), "float32")}).batch(2),
+     r"yields dicts \(keys \['image'\]\)"),
+    (tf.data.Dataset.from_tensor_slices(np.zeros((4, 16, 16, 1), "float32")),
+     r"one unbatched image of shape \(16, 16, 1\).*dataset.batch"),
+    (np.full((2, 16, 16, 1), np.nan, "float32"), "NaN"),
+])
+def test_fit_refuses_bad_data_saying_what_to_do(data, message):
+    model = helpers.tiny_model("fc")
+    with pytest.raises(ValueError, match=message):
+        model.fit(data, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("rate", [-1.0, 0.0, float("nan"), float("inf"), True, "fast"])
+def test_the_zoo_refuses_a_learning_rate_that_cannot_train(rate):
+    from bvae_tf import zoo
+
+    with pytest.raises(ValueError, match="learning_rate must be 'auto'"):
+        zoo.build("mnist_fc", learning_rate=rate, precision="float32", jit_compile=False)
