@@ -205,6 +205,35 @@ def _version_dir(path):
     return max(versions, key=lambda child: int(child.name))
 
 
+# The largest code a scorer takes: the metrics hold [samples, latent_dim] arrays.
+MAX_LATENT_DIM = 4096
+
+
+def _check_signature(images, outputs, path):
+    """Refuses a signature bvae_tf cannot score: other dtypes, unknown or mismatched sizes."""
+    problems = []
+    if images.dtype != tf.float32:
+        problems.append(f"its input {INPUT!r} is {images.dtype.name}, not float32")
+    if images.shape.rank != 4 or None in images.shape[1:]:
+        problems.append(f"its input {INPUT!r} has shape {images.shape}, not (batch, H, W, C)")
+    for key in OUTPUTS:
+        spec = outputs[key]
+        if getattr(spec, "dtype", None) != tf.float32 or spec.shape.rank != 2:
+            problems.append(f"its output {key!r} is {spec}, not float32 (batch, latent)")
+    sizes = {outputs[key].shape[-1] for key in OUTPUTS if outputs[key].shape.rank == 2}
+    if not problems and (None in sizes or len(sizes) != 1):
+        problems.append(f"its latent size is {'unknown' if None in sizes else 'not one'} "
+                        f"(z_mean {outputs['z_mean'].shape}, z_log_var "
+                        f"{outputs['z_log_var'].shape})")
+    elif not problems and sizes.pop() > MAX_LATENT_DIM:
+        problems.append(f"its latent size {outputs['z_mean'].shape[-1]} is over "
+                        f"{MAX_LATENT_DIM}, beyond what the metrics sample in memory")
+    if problems:
+        raise ValueError(f"The encoder at {path} cannot be scored: {'; '.join(problems)}. "
+                         "Export an encoder with bvae_tf.export.export_encoder (float32 "
+                         "images in, float32 codes of a fixed size out).")
+
+
 class Encoder:
     """An exported encoder: callable on images, returning the posterior means.
 
@@ -229,6 +258,7 @@ class Encoder:
                 f"{sorted(outputs)}; expected input {INPUT!r} and outputs {list(OUTPUTS)}."
             )
         self.path = pathlib.Path(path)
+        _check_signature(inputs[INPUT], outputs, self.path)
         self.image_shape = tuple(inputs[INPUT].shape[1:])
         self.latent_dim = int(outputs["z_mean"].shape[-1])
         self.batch_size = batch_size
@@ -251,10 +281,17 @@ class Encoder:
                 shape, no images, or NaN, infinite or out-of-range values.
         """
         images = self._as_images(images)
-        outputs = [
-            self._signature(**{INPUT: tf.constant(images[start:start + self.batch_size])})
-            for start in range(0, len(images), self.batch_size)
-        ]
+        try:
+            outputs = [
+                self._signature(**{INPUT: tf.constant(images[start:start + self.batch_size])})
+                for start in range(0, len(images), self.batch_size)
+            ]
+        except tf.errors.OpError as error:
+            reason = (error.message.strip().splitlines() or [""])[0][:300]
+            raise ValueError(
+                f"The encoder at {self.path} failed on images of shape {images.shape} "
+                f"({type(error).__name__}: {reason}). It is not an encoder bvae_tf can run: "
+                "export the model again with bvae_tf.export.export_encoder.") from None
         return tuple(
             np.concatenate([output[key].numpy() for output in outputs]) for key in OUTPUTS
         )

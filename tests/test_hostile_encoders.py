@@ -106,3 +106,55 @@ def test_random_bad_arrays_get_a_value_error_naming_images(encoders, images, kin
     with pytest.raises(ValueError) as raised:
         encoders[kind](images)
     assert "images" in str(raised.value)
+
+
+def _saved(tmp_path, name, serve, input_spec):
+    """A SavedModel with a `serving_default` signature made of `serve` (a hostile encoder)."""
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.serve = tf.function(serve, input_signature=[input_spec])
+    path = tmp_path / name / "1"
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    return path
+
+
+def _hostile(tmp_path, case):
+    import tensorflow as tf
+
+    float_images = tf.TensorSpec([None, 28, 28, 1], tf.float32, name="images")
+    if case == "unknown latent size":
+        def serve(images):
+            codes = tf.reshape(images, [tf.shape(images)[0], -1])[:, :tf.shape(images)[1]]
+            return {"z_mean": codes, "z_log_var": codes}
+        return _saved(tmp_path, case, serve, float_images)
+    if case == "float64 images":
+        def serve(images):
+            codes = tf.cast(tf.reshape(images, [-1, 784])[:, :4], tf.float32)
+            return {"z_mean": codes, "z_log_var": codes}
+        return _saved(tmp_path, case, serve,
+                      tf.TensorSpec([None, 28, 28, 1], tf.float64, name="images"))
+    if case == "huge latent size":
+        def serve(images):
+            codes = tf.tile(tf.reshape(images, [-1, 784]), [1, 131])[:, :102_400]
+            return {"z_mean": codes, "z_log_var": codes}
+        return _saved(tmp_path, case, serve, float_images)
+
+    def serve(images):  # fails at run time
+        codes = tf.reshape(images, [-1, 784])[:, :4]
+        tf.debugging.assert_less(tf.reduce_sum(images), -1.0, message="hostile op")
+        return {"z_mean": codes, "z_log_var": codes}
+    return _saved(tmp_path, case, serve, float_images)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("unknown latent size", "its latent size is unknown"),
+    ("float64 images", "its input 'images' is float64, not float32"),
+    ("huge latent size", "its latent size 102400 is over 4096"),
+    ("an op that fails", r"failed on images of shape \(2, 28, 28, 1\) \(InvalidArgumentError"),
+])
+def test_a_hostile_encoder_gets_a_clear_error_naming_it(tmp_path, case, message):
+    path = _hostile(tmp_path, case)
+    with pytest.raises(ValueError, match=message) as error:
+        export.load_encoder(path)(np.zeros((2, *SHAPE), np.float32))
+    assert str(path) in str(error.value)
