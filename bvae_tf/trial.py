@@ -153,13 +153,16 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     encoder_dir = export.export_encoder(model, results_dir / "saved_models" / spec.entry,
                                         spec.name, version=1, overwrite=True)
     encoder = export.load_encoder(encoder_dir, batch_size=settings.batch_size)
-    scores, scoring_s = _score(spec, settings, encoder, data)
+    say = print if verbose else (lambda *args, **kwargs: None)
+    scores, scoring_s = _score(spec, settings, encoder, data, say)
     paths = {"encoder_path": results.relative_path(encoder_dir, results_dir)}
     if settings.recalibrated_scores:
+        say(f"{spec.name}: re-estimating batch-norm statistics on the training data",
+            flush=True)
         recalibrated_dir = _recalibrate_and_export(model, spec, settings, data, fraction,
                                                    results_dir)
         recalibrated = export.load_encoder(recalibrated_dir, batch_size=settings.batch_size)
-        more, more_s = _score(spec, settings, recalibrated, data)
+        more, more_s = _score(spec, settings, recalibrated, data, say, "recalibrated ")
         scores.update({f"{key}.{RECALIBRATED}": value for key, value in more.items()})
         scoring_s.update({f"{key}.{RECALIBRATED}": value for key, value in more_s.items()})
         paths["recalibrated_encoder_path"] = results.relative_path(recalibrated_dir,
@@ -238,12 +241,13 @@ def scoring_seed(spec, settings):
     return zlib.crc32(spec.name.encode("utf-8"))
 
 
-def _score(spec, settings, encoder, data):
-    """The trial's scores, and the seconds each metric (or the SVM) took."""
+def _score(spec, settings, encoder, data, say, which=""):
+    """The trial's scores, and the seconds each metric (or the SVM) took; `say` tells which."""
     seed = scoring_seed(spec, settings)
     if spec.study == "shapes":
         scores, seconds = {}, {}
         for name in settings.metrics:  # one at a time: with an int seed, the same numbers
+            say(f"{spec.name}: scoring the {which}exported encoder with {name}", flush=True)
             start = time.perf_counter()
             scores.update(scoring.shapes_scores(encoder, data, seed, (name,),
                                                 settings.metric_options))
@@ -252,6 +256,8 @@ def _score(spec, settings, encoder, data):
     start = time.perf_counter()
     subset = inputs.mnist_training_subset(data, spec.fraction, spec.seed,
                                           settings.mnist_subset_rounding)
+    say(f"{spec.name}: fitting the paper's SVM on the {which}codes of {len(subset.images):,} "
+        "training images", flush=True)
     scores = scoring.svm_accuracy(encoder, subset, data.test, seed)
     return scores, {"svm": round(time.perf_counter() - start, 3)}
 
