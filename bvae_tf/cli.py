@@ -234,6 +234,10 @@ def _add_sweep_arguments(parser):
     parser.add_argument("--oracle", default="127.0.0.1:8000", metavar="HOST:PORT",
                         help="Address of the chief (plaintext gRPC: keep it on loopback, a "
                         "private network or an SSH tunnel).")
+    parser.add_argument("--lease", type=_number(0, 86_400, low_open=True), default=300.0,
+                        metavar="SECONDS", help="Chief: a trial whose worker sends no heartbeat "
+                        "for this long goes to another worker, which resumes it (default: "
+                        "300).")
     parser.add_argument("--connect-timeout", type=_number(0, 86_400, low_open=True),
                         default=60.0, metavar="SECONDS",
                         help="How long a worker waits for the chief, per call (default: 60).")
@@ -262,6 +266,7 @@ def _run_sweep(args):
             fractions=_numbers(args.fractions, float, "--fractions"), seed=args.seed,
             cache_dir=args.cache_dir, mnist_path=args.mnist,
             connect_timeout=args.connect_timeout, verbose=0 if args.quiet else 1,
+            lease_s=args.lease,
         )
     except TimeoutError as error:
         print(f"bvae-tf sweep: error: {error}", file=sys.stderr)

@@ -16,7 +16,9 @@ Distributed: keras-tuner's chief/worker mode as designed. `--role chief` sets
 `KERASTUNER_TUNER_ID=chief` and serves the study's oracle on `--oracle HOST:PORT` (one
 port); every `--role worker` process takes trials from it. A worker restarted with the same
 `KERASTUNER_TUNER_ID` gets back the trial it was running when it died (keras-tuner's own
-rule), so a killed worker's trial is rerun once.
+rule), so a killed worker's trial is rerun once. Without a stable id, the lease does it: a
+trial whose worker sends no heartbeat for `lease_s` seconds goes to the next worker that
+asks (`SweepOracle`).
 
 Example:
     >>> from bvae_tf import tuning
@@ -25,10 +27,12 @@ Example:
     []
 """
 
+import contextlib
 import itertools
 import math
 import pathlib
 import sys
+import threading
 import time
 import traceback
 
@@ -39,6 +43,30 @@ from bvae_tf import distributed, inputs, kt_compat, profiles, results, trial, zo
 OBJECTIVE = "val_reconstruction_loss"
 ROLES = ("local", "chief", "worker")
 _IDLE_WAIT_S = 1.0
+# Seconds a trial's tuner may go unheard before its trial goes to another (`SweepOracle`);
+# tuners send a heartbeat every tenth of it, at most every 30 s.
+LEASE_S = 300.0
+
+
+@contextlib.contextmanager
+def _heartbeats(oracle, trial_id, lease_s):
+    """Tells `oracle` that this tuner still runs `trial_id`, from a thread, while inside."""
+    stop, interval = threading.Event(), min(30.0, lease_s / 10)
+
+    def beat():
+        while not stop.wait(interval):
+            try:
+                oracle.update_trial(trial_id, {}, step=0)
+            except Exception:  # noqa: BLE001 (a missed beat: the lease allows several)
+                pass
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 class StudyHyperModel(keras_tuner.HyperModel):
@@ -87,15 +115,47 @@ def _values_key(values):
 class SweepOracle(keras_tuner.oracles.GridSearchOracle):
     """A grid-search oracle that resumes from the records and never runs a point twice.
 
+    Trials are leased: a tuner running one sends a heartbeat (an `update_trial` without
+    metrics) every few seconds, and a trial whose tuner has sent none for `lease_s` seconds
+    is taken back and handed to the next tuner that asks, which resumes it from its last
+    saved epoch. So a worker that dies without a stable `KERASTUNER_TUNER_ID` (whose trial
+    keras-tuner would keep "ongoing" for good) delays the sweep by one lease, not forever.
+
     Args:
         is_done: callable(values dict) -> bool, whether that grid point has its record.
+        lease_s: float, seconds without a heartbeat after which a trial is taken back.
+            Defaults to `LEASE_S`.
         **kwargs: arguments of `keras_tuner.oracles.GridSearchOracle`.
     """
 
-    def __init__(self, is_done, **kwargs):
+    def __init__(self, is_done, lease_s=None, **kwargs):
         super().__init__(**kwargs)
         self.is_done = is_done
+        self.lease_s = LEASE_S if lease_s is None else lease_s
         self._handed_out = set()
+        self._last_heard = {}  # trial id -> time.monotonic() of its tuner's last call
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        self._last_heard[trial_id] = time.monotonic()
+        if not metrics:  # a heartbeat
+            return self.trials[trial_id]
+        return super().update_trial(trial_id, metrics, step)
+
+    def _take_back_silent_trials(self):
+        """Requeues every ongoing trial whose tuner has been silent for longer than the lease."""
+        now = time.monotonic()
+        for tuner_id, ongoing in list(self.ongoing_trials.items()):
+            heard = self._last_heard.setdefault(ongoing.trial_id, now)  # reloaded: from now
+            if now - heard > self.lease_s:
+                del self.ongoing_trials[tuner_id]
+                self.tuner_ids.discard(tuner_id)  # else the chief waits for it to leave
+                self._retry_queue.append(ongoing.trial_id)
+                print(f"bvae-tf sweep: tuner {tuner_id} has not been heard from for "
+                      f"{now - heard:.0f} s (lease {self.lease_s:g} s); its trial "
+                      f"{ongoing.trial_id} goes to the next tuner that asks.",
+                      file=sys.stderr, flush=True)
+                self.save()
 
     def combinations(self):
         """Yields every grid point as a values dict, in the declared order (last fastest)."""
@@ -116,9 +176,11 @@ class SweepOracle(keras_tuner.oracles.GridSearchOracle):
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
+        self._take_back_silent_trials()
         trial = super().create_trial(tuner_id)
         if trial.status == "RUNNING":
             self._handed_out.add(_values_key(trial.hyperparameters.values))
+            self._last_heard[trial.trial_id] = time.monotonic()
         return trial
 
     def save(self):
@@ -149,7 +211,7 @@ class StudyTuner(keras_tuner.Tuner):
     """
 
     def __init__(self, hypermodel, results_dir, settings, split_seed=0, verbose=0,
-                 on_trial_done=None, **kwargs):
+                 on_trial_done=None, lease_s=None, **kwargs):
         self.results_dir = pathlib.Path(results_dir)
         self.settings = settings
         self.split_seed = split_seed
@@ -157,7 +219,8 @@ class StudyTuner(keras_tuner.Tuner):
         self.on_trial_done = on_trial_done
         self._asked_without_trial = False
         grid = hypermodel.declare_hyperparameters(keras_tuner.HyperParameters())
-        oracle = SweepOracle(is_done=self._is_done, hyperparameters=grid,
+        self.lease_s = LEASE_S if lease_s is None else lease_s
+        oracle = SweepOracle(is_done=self._is_done, lease_s=self.lease_s, hyperparameters=grid,
                              objective=keras_tuner.Objective(OBJECTIVE, direction="min"))
         super().__init__(hypermodel=hypermodel, oracle=oracle, **kwargs)
 
@@ -179,9 +242,11 @@ class StudyTuner(keras_tuner.Tuner):
                 raise keras_tuner.errors.FatalValueError(str(error)) from error
         _release_last_model()
         try:
-            record = trial.run_trial(
-                spec, self.settings, self.results_dir, data, split_seed=self.split_seed,
-                worker=trial.this_worker(self.tuner_id), verbose=2 if self.verbose >= 2 else 0)
+            with _heartbeats(self.oracle, trial_state.trial_id, self.lease_s):
+                record = trial.run_trial(
+                    spec, self.settings, self.results_dir, data, split_seed=self.split_seed,
+                    worker=trial.this_worker(self.tuner_id),
+                    verbose=2 if self.verbose >= 2 else 0)
         except Exception:
             print(f"bvae-tf sweep: trial {spec.name} failed:", file=sys.stderr)
             traceback.print_exc()
@@ -248,7 +313,7 @@ def trial_names(grid):
 
 def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="127.0.0.1:8000",
               seed=0, verbose=1, betas=None, seeds=None, fractions=None, cache_dir=None,
-              mnist_path=None, connect_timeout=60.0, data=None):
+              mnist_path=None, connect_timeout=60.0, data=None, lease_s=LEASE_S):
     """Runs (or resumes) the sweep of one study: every grid point exactly once.
 
     Every argument is checked before anything is written.
@@ -267,6 +332,8 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
         mnist_path: mnist.npz (None: `$BVAE_TF_MNIST` or the Keras cache).
         connect_timeout: seconds (finite, > 0) a worker waits for the chief, per call.
         data: the study's dataset if already loaded (`bvae_tf.inputs.load_data`), else None.
+        lease_s: float > 0, seconds a trial's worker may go unheard before the chief hands
+            the trial to another worker (`SweepOracle`). Defaults to `LEASE_S`.
 
     Returns:
         dict: `total` trials of the grid, `completed` (records present), `missing` (names of
@@ -284,6 +351,10 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
             math.isfinite(connect_timeout) and connect_timeout > 0):
         raise ValueError(f"connect_timeout (--connect-timeout) must be a finite number of "
                          f"seconds > 0; got {connect_timeout!r}.")
+    if isinstance(lease_s, bool) or not isinstance(lease_s, (int, float)) or not (
+            math.isfinite(lease_s) and lease_s > 0):
+        raise ValueError(f"lease_s (--lease) must be a finite number of seconds > 0; got "
+                         f"{lease_s!r}.")
     profile = profiles.get_profile(profile)
     grid = profile.grid(study, entries=entries, betas=betas, seeds=seeds, fractions=fractions)
     (seed,) = profiles.check_grid_values("seeds", [seed])
@@ -302,7 +373,7 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
                 data = inputs.load_data(study, cache_dir, mnist_path, seed)
             with distributed.environment(role, host, port):
                 tuner = _make_tuner(study, grid, results_dir, profile.settings(study), seed,
-                                    verbose, progress)
+                                    verbose, progress, lease_s)
                 if role == "worker":
                     kt_compat.bound_calls(tuner.oracle, connect_timeout)
                 with distributed.chief_errors(f"{host}:{port}", connect_timeout), \
@@ -312,11 +383,12 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
     return {"total": len(names), "completed": len(names) - len(missing), "missing": missing}
 
 
-def _make_tuner(study, grid, results_dir, settings, split_seed, verbose, progress):
+def _make_tuner(study, grid, results_dir, settings, split_seed, verbose, progress, lease_s):
     hypermodel = StudyHyperModel(study, grid)
     directory = results_dir / "tuner"
     arguments = {"directory": str(directory), "project_name": study, "verbose": verbose,
-                 "on_trial_done": progress.refresh, "split_seed": split_seed}
+                 "on_trial_done": progress.refresh, "split_seed": split_seed,
+                 "lease_s": lease_s}
     try:
         tuner = StudyTuner(hypermodel, results_dir, settings, **arguments)
     except (ValueError, KeyError, RuntimeError) as error:
@@ -330,5 +402,5 @@ def _make_tuner(study, grid, results_dir, settings, split_seed, verbose, progres
     return tuner
 
 
-__all__ = ["OBJECTIVE", "ROLES", "StudyHyperModel", "StudyTuner", "SweepOracle",
+__all__ = ["LEASE_S", "OBJECTIVE", "ROLES", "StudyHyperModel", "StudyTuner", "SweepOracle",
            "objective_of", "run_sweep", "trial_names"]

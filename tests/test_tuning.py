@@ -6,6 +6,7 @@ subprocesses for the chief/worker and SIGKILL cases.
 """
 
 import json
+import os
 import pathlib
 import socket
 import time
@@ -349,3 +350,23 @@ def test_a_sweep_killed_mid_trial_resumes_and_runs_each_trial_once(tmp_path, tin
     records = assert_each_trial_ran_once(out)
     assert {record["trial_name"]: record["worker"]["pid"] for record in records} == {
         name: first.pid if name == TINY_NAMES[0] else second.pid for name in TINY_NAMES}
+
+
+@pytest.mark.slow
+def test_a_worker_without_an_id_killed_mid_trial_does_not_hang_the_sweep(
+        tmp_path, tiny_profile, shapes_data, shapes_cache_dir):
+    out, address = tmp_path / "results", f"127.0.0.1:{free_port()}"
+    lease = ("--lease", "8")
+    chief = start(sweep_command(tiny_profile, out, shapes_cache_dir, "--role", "chief",
+                                "--oracle", address, *lease))
+    worker = sweep_command(tiny_profile, out, shapes_cache_dir, "--role", "worker", "--oracle",
+                           address, *lease)
+    assert "KERASTUNER_TUNER_ID" not in os.environ
+    killed = start(worker)  # no stable id: named after its host and process
+    kill_once_exists(killed, out / "models" / "shapes" / TINY_NAMES[0] / "logs")
+    survivor = start(worker)
+    outputs = [finish(process, timeout=600) for process in (survivor, chief)]
+    assert [survivor.returncode, chief.returncode] == [0, 0], outputs
+    assert "has not been heard from" in outputs[1] and "4 of 4 trials" in outputs[1]
+    records = assert_each_trial_ran_once(out)
+    assert {record["worker"]["pid"] for record in records} == {survivor.pid}
