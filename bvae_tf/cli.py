@@ -454,7 +454,8 @@ def _run_zoo(args):
         from bvae_tf import results
 
         for record in results.read_records(args.results):
-            problem = cards.reference_problem(record)
+            problem = (cards.reference_problem(record)
+                       or cards.model_problem(record, args.results))
             if problem:
                 print(f"left out {record['trial_name']}: {problem}")
     paths = cards.write_cards(args.zoo)

@@ -110,3 +110,18 @@ def test_collect_serves_the_encoders_of_the_served_trials(tmp_path):
     assert (served / "saved_model.pb").read_bytes() == (encoder / "saved_model.pb").read_bytes()
     config = (tmp_path / "saved_models" / "models.config").read_text()
     assert f"name: '{name}'" in config and f"base_path: '/models/mnist_fc/{name}'" in config
+
+
+def test_collect_refuses_a_record_whose_model_is_another_entry(tmp_path):
+    runs = tmp_path / "runs"
+    model = zoo.build("mnist_fc", precision="float32", jit_compile=False)
+    path = runs / "models" / "mnist" / "mnist_conv-frac0.3-beta4.0-seed0" / "model.keras"
+    path.parent.mkdir(parents=True)
+    model.save(path)
+    forged = {**_record("mnist_conv", 4.0, 0, 0.3),
+              "model_path": "models/mnist/mnist_conv-frac0.3-beta4.0-seed0/model.keras"}
+    results.write_record(runs, forged)
+    assert "is not a mnist_conv (architecture" in cards.model_problem(forged, runs)
+    assert cards.collect(runs, tmp_path / "zoo") == []
+    honest = {**forged, "entry": "mnist_fc", "trial_name": "mnist_fc-frac0.3-beta4.0-seed0"}
+    assert cards.model_problem(honest, runs) is None

@@ -14,9 +14,11 @@ Example:
     $ bvae-tf zoo cards                                    # zoo/*.md from zoo/records
 """
 
+import json
 import math
 import pathlib
 import shutil
+import zipfile
 
 from bvae_tf import results, serving, zoo
 from bvae_tf.reports import figures, samples, tables
@@ -97,6 +99,34 @@ def reference_problem(record):
     return None
 
 
+def model_problem(record, results_dir):
+    """Why the record's saved model is not its entry's architecture, or None.
+
+    Reads the `.keras` file's config (no TensorFlow); a record whose model is not in
+    `results_dir` passes (there is nothing to check it against).
+
+    Example:
+        >>> model_problem({"model_path": None}, ".") is None
+        True
+    """
+    relative = record.get("model_path")
+    path = results.resolve_inside(results_dir, relative) if relative else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))["config"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        return f"its model {path} cannot be read ({error})"
+    expected = zoo.entry(record["entry"]).model_config()
+    differing = sorted(key for key, value in expected.items()
+                       if json.loads(json.dumps(value)) != config.get(key))
+    if differing:
+        return (f"its model {path} is not a {record['entry']} ({', '.join(differing)} "
+                "differ)")
+    return None
+
+
 def is_reference(record):
     """Whether a record is a reference of the zoo (`reference_problem` finds nothing)."""
     return reference_problem(record) is None
@@ -123,7 +153,8 @@ def collect(results_dir, zoo_dir=None, seed=0):
     """
     results_dir = pathlib.Path(results_dir)
     zoo_dir = pathlib.Path(zoo_dir or default_zoo_dir())
-    finished = [record for record in results.read_records(results_dir) if is_reference(record)]
+    finished = [record for record in results.read_records(results_dir)
+                if is_reference(record) and model_problem(record, results_dir) is None]
     for record in finished:
         results.write_record(zoo_dir, record)
     collected = {record["trial_name"] for record in finished}
