@@ -364,6 +364,13 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
     results_dir = pathlib.Path(results_dir)
     names = trial_names(grid)
     with distributed.sweep_lock(results_dir, study, role):
+        if role != "chief":  # a file in the way or too long a path: said before any training
+            longest = max(itertools.product(grid["entries"], grid["seeds"], grid["fractions"],
+                                            grid["betas"]),
+                          key=lambda point: len(results.trial_name(point[0], point[3], point[1],
+                                                                   point[2])))
+            spec = trial.TrialSpec(longest[0], longest[3], longest[1], longest[2])
+            results.prepare_trial_dirs(results_dir, study, spec.entry, spec.name)
         results.check_config(results_dir, results.sweep_config(profile.to_config(), seed))
         results.read_records(results_dir, study)  # a corrupted record stops the sweep here
         with distributed.Progress(results_dir, study, names, enabled=verbose >= 1) as progress:

@@ -188,3 +188,15 @@ def test_a_speed_cache_of_any_shape_is_measured_again_or_used(value):
         finally:
             os.environ.update({name: value for name, value in saved.items() if value})
         assert chosen in (("float32", False), ("float32", True))
+
+
+def test_a_sweep_with_a_file_in_the_way_stops_before_its_first_trial(tmp_path, capsys):
+    from bvae_tf import cli
+
+    (tmp_path / "saved_models").write_text("not a folder")
+    code = cli.main(["sweep", "--profile", "quick", "--study", "mnist", "--results",
+                     str(tmp_path), "--quiet"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path / 'saved_models'} is a file, not a folder" in error
+    assert "Traceback" not in error and not (tmp_path / "records").exists()
