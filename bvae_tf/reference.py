@@ -173,4 +173,4 @@ def summary(record):
     return ", ".join(shown + [f"val. reconstruction {loss:.2f}"])
 
 
-__all__ = ["default_runs_dir", "wanted_trials", "status", "run", "summary"]
+__all__ = ["default_runs_dir", "run", "status", "summary", "wanted_trials"]

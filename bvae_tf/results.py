@@ -542,7 +542,8 @@ def check_config(results_dir, config):
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"Corrupted {path}: {error}; use a new results directory.") from None
     if not isinstance(stored, dict):
-        raise ValueError(f"Corrupted {path}: it holds {type(stored).__name__}, not the object "
+        raise ValueError(  # noqa: TRY004 (a bad file, not a bad argument)
+            f"Corrupted {path}: it holds {type(stored).__name__}, not the object "
                          "a sweep writes; use a new results directory.")
     differing = _differing_keys(stored, config)
     if differing:

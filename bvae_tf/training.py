@@ -291,7 +291,7 @@ def _restore(model, state):
         model.load_weights(directory / "model.weights.h5")
         with np.load(directory / "best_weights.npz") as arrays:
             best_weights = [arrays[f"arr_{index}"] for index in range(len(arrays))]
-    except Exception as error:  # h5py, numpy and Keras raise many kinds
+    except Exception as error:  # noqa: BLE001 (h5py, numpy and Keras raise many kinds)
         raise _state_error(directory / "state.json",
                            f"has weights this model cannot load ({error})") from None
     expected = [tuple(weight.shape) for weight in model.get_weights()]

@@ -57,7 +57,7 @@ def _heartbeats(oracle, trial_id, lease_s):
         while not stop.wait(interval):
             try:
                 oracle.update_trial(trial_id, {}, step=0)
-            except Exception:  # noqa: BLE001 (a missed beat: the lease allows several)
+            except Exception:  # noqa: BLE001, S110 (a missed beat: the lease allows several)
                 pass
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)

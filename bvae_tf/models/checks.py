@@ -164,7 +164,7 @@ def check_fit_data(x, y, image_shape, denoising):
     if isinstance(x, tf.data.Dataset):
         spec = x.element_spec
         if isinstance(spec, dict):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 (bad data given to fit: Keras' ValueError)
                 f"BetaVAE.fit: the dataset yields dicts (keys {sorted(spec)}); yield image "
                 "batches, or (inputs, targets) pairs, e.g. dataset.map(lambda item: "
                 "(item['image'], item['image'])).")

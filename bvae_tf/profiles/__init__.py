@@ -262,7 +262,8 @@ def check_choices(settings):
         raise ValueError(f"{type(settings).__name__}.input_pipeline must be one of "
                          f"{INPUT_PIPELINES}; got {pipeline!r}.")
     if not isinstance(getattr(settings, "recalibrated_scores", False), bool):
-        raise ValueError(f"{type(settings).__name__}.recalibrated_scores must be True or False; "
+        raise ValueError(  # noqa: TRY004 (a bad setting, as every other check here)
+            f"{type(settings).__name__}.recalibrated_scores must be True or False; "
                          f"got {settings.recalibrated_scores!r}.")
     momentum = getattr(settings, "batch_norm_momentum", 0.5)
     if not _is_real(momentum) or not 0 < momentum < 1:
