@@ -62,7 +62,7 @@ def _dataset_parents():
     mnist = argparse.ArgumentParser(add_help=False)
     mnist.add_argument("--mnist", default=None, metavar="NPZ", help="mnist.npz (default: "
                        "$BVAE_TF_MNIST or the Keras cache).")
-    return {"shapes": [shapes], "both": [shapes, mnist], "none": []}
+    return {"shapes": [shapes], "mnist": [mnist], "both": [shapes, mnist], "none": []}
 
 
 def _results_argument(parser, required=True, help_text="Results directory."):
@@ -209,11 +209,11 @@ def _add_mnist(subparsers, parents):
     parser = subparsers.add_parser(
         "mnist", parents=parents, help="The MNIST experiment: its beta sweep (= sweep --study "
         "mnist).")
-    parser.set_defaults(study="mnist")
-    _add_sweep_arguments(parser)
+    parser.set_defaults(study="mnist", seed=0, cache_dir=None)
+    _add_sweep_arguments(parser, shapes=False)
 
 
-def _add_sweep_arguments(parser):
+def _add_sweep_arguments(parser, shapes=True):
     parser.add_argument("--profile", default="quick", help="quick, paper or the path of a .py "
                         "file defining PROFILE (default: quick).")
     parser.add_argument("--entries", default=None, help="Comma-separated zoo entries "
@@ -224,8 +224,9 @@ def _add_sweep_arguments(parser):
                         "the profile's).")
     parser.add_argument("--fractions", nargs="+", default=None, help="MNIST training "
                         "fractions (default: the profile's).")
-    parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes subsample "
-                        "and split (default: 0); the training seeds are --seeds.")
+    if shapes:
+        parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes "
+                            "subsample and split (default: 0); the training seeds are --seeds.")
     _results_argument(parser, help_text="Results directory (rerun the same command to "
                       "resume).")
     parser.add_argument("--role", choices=("local", "chief", "worker"), default="local",
@@ -323,6 +324,14 @@ def _add_metric(subparsers, parents):
                         help="Also write the scores as JSON to OUT (atomically).")
 
 
+def _score_text(key, value):
+    """A score with 4 decimals; a count (`.num_*`, `.epochs`) as the whole number it is."""
+    name = key.rsplit(".", 1)[-1]
+    if (name.startswith("num_") or name == "epochs") and float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.4f}"
+
+
 def _run_metric(args):
     from bvae_tf import export, metrics, results
     from bvae_tf.data import shapes
@@ -340,7 +349,8 @@ def _run_metric(args):
         print(f"computing {name} on {args.encoder}", file=sys.stderr, flush=True)
         scores.update(metrics.compute((name,), data, encoder, args.seed, **options))
     width = max(map(len, scores))
-    print("\n".join(f"{key:<{width}}  {value:.4f}" for key, value in scores.items()))
+    print("\n".join(f"{key:<{width}}  {_score_text(key, value)}"
+                    for key, value in scores.items()))
     if args.json:
         results.atomic_write_json(args.json, {
             "encoder": str(encoder.path), "metrics": names, "seed": args.seed,
@@ -493,13 +503,41 @@ COMMANDS = {
     "train": (_add_train, _run_train, "both"),
     "report": (_add_report, _run_report, "both"),
     "sweep": (_add_sweep, _run_sweep, "both"),
-    "mnist": (_add_mnist, _run_sweep, "both"),
+    "mnist": (_add_mnist, _run_sweep, "mnist"),
     "results": (_add_results, _run_results, "none"),
     "reproduce": (_add_reproduce, _run_reproduce, "both"),
     "serving-config": (_add_serving_config, _run_serving_config, "none"),
     "zoo": (_add_zoo, _run_zoo, "both"),
     "speed": (_add_speed, _run_speed, "none"),
 }
+
+
+def _version_text():
+    """`bvae-tf X.Y.Z`, with the git commit when run from a checkout."""
+    import importlib.metadata
+
+    from bvae_tf import results
+
+    try:
+        version = importlib.metadata.version("bvae_tf")
+    except importlib.metadata.PackageNotFoundError:
+        version = "(not installed)"
+    code = results.code_version()
+    commit = f" (commit {code['commit'][:12]}{', modified' if code['dirty'] else ''})" \
+        if code else ""
+    return f"bvae-tf {version}{commit}"
+
+
+class _Version(argparse.Action):
+    """`--version`: prints `_version_text()` (asking git only then) and exits."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0,
+                         help="Print the version (and git commit) and exit.")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version_text())
+        parser.exit()
 
 
 # Commands that never import TensorFlow: they start without it.
@@ -539,9 +577,17 @@ def build_parser():
         prog="bvae-tf",
         description="beta-VAE model zoo: data, training, metrics, sweeps and reports.",
     )
+    parser.add_argument("--version", action=_Version)
     parser.add_argument("--tf-logs", action="store_true", help="Show what TensorFlow's C++ "
                         "code prints while starting (oneDNN, CUDA probing); hidden by default.")
     subparsers = parser.add_subparsers(dest="command", required=True)
+    add_parser = subparsers.add_parser
+
+    def described(name, **kwargs):  # `bvae-tf CMD --help` says what CMD does, as the list
+        kwargs.setdefault("description", kwargs.get("help"))
+        return add_parser(name, **kwargs)
+
+    subparsers.add_parser = described
     parents = _dataset_parents()
     for add, _, datasets in COMMANDS.values():
         add(subparsers, parents[datasets])

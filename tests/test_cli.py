@@ -2,7 +2,7 @@
 
 import pytest
 
-from bvae_tf import cli
+from bvae_tf import cli, results
 
 
 def test_every_subcommand_parses_its_help(capsys):
@@ -72,3 +72,34 @@ def test_no_command_prints_tensorflows_start_up_lines_unless_asked(tmp_path):
     assert quiet.returncode == shown.returncode == 0, quiet.stderr
     assert not [marker for marker in NATIVE_MARKERS if marker in quiet.stderr], quiet.stderr
     assert quiet.stdout == shown.stdout and "fc-beta4.0-seed0" in quiet.stdout
+
+
+def test_version_names_the_package_and_its_commit(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("bvae-tf 0.") and ("commit " in text) == (
+        results.code_version() is not None)
+
+
+def test_every_subcommand_help_describes_it(capsys):
+    for name in cli.COMMANDS:
+        with pytest.raises(SystemExit):
+            cli.main([name, "--help"])
+        _, _, rest = capsys.readouterr().out.partition("\n\n")
+        assert rest.strip() and not rest.startswith(("positional", "options")), name
+
+
+def test_the_mnist_command_offers_no_shapes_flags(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["mnist", "--help"])
+    text = capsys.readouterr().out
+    assert "--mnist" in text and "--cache-dir" not in text and "--seed " not in text
+
+
+@pytest.mark.parametrize("key, value, text", [
+    ("beta_vae.num_train", 35001.0, "35001"), ("beta_vae.epochs", 42.0, "42"),
+    ("beta_vae", 0.75, "0.7500"), ("mig", 1.0, "1.0000")])
+def test_metric_counts_print_as_whole_numbers(key, value, text):
+    assert cli._score_text(key, value) == text
