@@ -30,7 +30,7 @@ from bench_train import _lscpu
 
 from bvae_tf import reference, results, trial
 
-RECALIBRATED = f"svm_accuracy.{trial.RECALIBRATED}"
+RECALIBRATED = f"svm_accuracy.{results.RECALIBRATED}"
 
 
 def recalibrated_accuracy(record, results_dir, data):

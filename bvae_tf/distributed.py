@@ -38,6 +38,32 @@ def parse_address(address):
     return host, int(port)
 
 
+@contextlib.contextmanager
+def repeating(seconds, action, name=None):
+    """Calls `action()` every `seconds` from a daemon thread while the block runs.
+
+    Example:
+        >>> calls = []
+        >>> with repeating(0.01, lambda: calls.append(1)):
+        ...     _ = threading.Event().wait(0.1)
+        >>> len(calls) > 0
+        True
+    """
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(seconds):
+            action()
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def worker_id():
     """Returns this worker's tuner id: `$KERASTUNER_TUNER_ID` if set, else host and pid."""
     given = os.environ.get("KERASTUNER_TUNER_ID")
@@ -206,19 +232,8 @@ class Progress:
         if not enabled or self.bar is None:
             yield
             return
-        stop = threading.Event()
-
-        def loop():
-            while not stop.wait(_REFRESH_S):
-                self.refresh()
-
-        thread = threading.Thread(target=loop, daemon=True)
-        thread.start()
-        try:
+        with repeating(_REFRESH_S, self.refresh):
             yield
-        finally:
-            stop.set()
-            thread.join()
 
     def __enter__(self):
         return self

@@ -47,6 +47,8 @@ _RENAMED_METRICS_V1 = {"dci_disentanglement": "dci", "dci_completeness": "dci.co
                        "dci_informativeness_test": "dci.informativeness_test"}
 _LEADING_COLUMNS = ("study", "entry", "fraction", "beta", "seed", "epochs", "best_epoch")
 _LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
+# Suffix of a record's scores with batch norm's statistics recalibrated (`<name>.recalibrated`).
+RECALIBRATED = "recalibrated"
 
 
 def trial_name(entry, beta, seed, fraction=None):

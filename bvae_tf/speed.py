@@ -97,27 +97,24 @@ def resolve(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refresh=
     precision, jit_compile = _requested(precision, jit_compile)
     if AUTO not in (precision, jit_compile):
         return precision, jit_compile
-    if not measure_missing and not refresh:
-        options = candidates(precision, jit_compile)
-        entries = _read_cache(cache_path(cache_dir))
-        cached = entries.get(cache_key(model_config, _check_batch_size(batch_size), options))
-        if cached is None:
-            return ("float32" if precision == AUTO else precision,
-                    False if jit_compile == AUTO else jit_compile)
     rows = probe_table(model_config, batch_size, precision, jit_compile, refresh, cache_dir,
-                       measure)
+                       measure, measure_missing)
+    if rows is None:  # not measured here, and not to be
+        return ("float32" if precision == AUTO else precision,
+                False if jit_compile == AUTO else jit_compile)
     chosen = next(row for row in rows if row["chosen"])
     return chosen["precision"], chosen["jit_compile"]
 
 
 def probe_table(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refresh=False,
-                cache_dir=None, measure=None):
+                cache_dir=None, measure=None, measure_missing=True):
     """Returns the probe's rows for `model_config` at `batch_size`, from the cache or measured.
 
     Arguments as in `resolve` (here the environment variables are not read: the table is
     of the candidates the arguments leave open). Each row is a dict: "precision",
     "jit_compile", "images_per_second", "relative" (to the fastest) and "chosen" (bool,
-    exactly one row). A fresh measurement is written to the cache.
+    exactly one row). A fresh measurement is written to the cache; with `measure_missing`
+    False, a configuration the cache lacks gives None instead.
     """
     batch_size = _check_batch_size(batch_size)
     options = candidates(_check_precision(precision, "precision"),
@@ -127,6 +124,8 @@ def probe_table(model_config, batch_size, precision=AUTO, jit_compile=AUTO, refr
     entries = _read_cache(path)
     if not refresh and key in entries:
         return entries[key]["rows"]
+    if not measure_missing:
+        return None
     print(f"bvae_tf: measuring which of {len(options)} precision and XLA settings trains "
           f"{model_config.get('architecture', 'this')} models of these sizes fastest at batch "
           f"{batch_size} on this machine (about {len(options) * PROBE_SECONDS:.0f} s plus "

@@ -163,8 +163,8 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
                                                    results_dir)
         recalibrated = export.load_encoder(recalibrated_dir, batch_size=settings.batch_size)
         more, more_s = _score(spec, settings, recalibrated, data, say, "recalibrated ")
-        scores.update({f"{key}.{RECALIBRATED}": value for key, value in more.items()})
-        scoring_s.update({f"{key}.{RECALIBRATED}": value for key, value in more_s.items()})
+        scores.update({f"{key}.{results.RECALIBRATED}": value for key, value in more.items()})
+        scoring_s.update({f"{key}.{results.RECALIBRATED}": value for key, value in more_s.items()})
         paths["recalibrated_encoder_path"] = results.relative_path(recalibrated_dir,
                                                                    results_dir)
     config = {**settings.to_config(), "learning_rate": float(model.optimizer.learning_rate),
@@ -201,10 +201,6 @@ def _resume_settings(spec, settings, model, split_seed):
     return {"trial": spec.name, **shaping, "split_seed": int(split_seed),
             "resolved_precision": model.precision,
             "resolved_jit_compile": bool(model.jit_compile)}
-
-
-# Suffix of the scores of the encoder with recalibrated batch-norm statistics.
-RECALIBRATED = "recalibrated"
 
 
 def _recalibrate_and_export(model, spec, settings, data, fraction, results_dir):

@@ -27,12 +27,10 @@ Example:
     []
 """
 
-import contextlib
 import itertools
 import math
 import pathlib
 import sys
-import threading
 import time
 import traceback
 
@@ -48,25 +46,16 @@ _IDLE_WAIT_S = 1.0
 LEASE_S = 300.0
 
 
-@contextlib.contextmanager
 def _heartbeats(oracle, trial_id, lease_s):
     """Tells `oracle` that this tuner still runs `trial_id`, from a thread, while inside."""
-    stop, interval = threading.Event(), min(30.0, lease_s / 10)
 
     def beat():
-        while not stop.wait(interval):
-            try:
-                oracle.update_trial(trial_id, {}, step=0)
-            except Exception:  # noqa: BLE001, S110 (a missed beat: the lease allows several)
-                pass
+        try:
+            oracle.update_trial(trial_id, {}, step=0)
+        except Exception:  # noqa: BLE001, S110 (a missed beat: the lease allows several)
+            pass
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    return distributed.repeating(min(30.0, lease_s / 10), beat, f"heartbeat-{trial_id}")
 
 
 class StudyHyperModel(keras_tuner.HyperModel):

@@ -272,6 +272,10 @@ def _results_section(name, records):
     return "\n".join(lines)
 
 
+def _cpu(record):
+    return (record.get("machine") or {}).get("cpu", "unknown")
+
+
 def card_text(name, records, images_dir):
     """The markdown of one entry's card (deterministic: the same inputs, the same text)."""
     entry = zoo.entry(name)
@@ -297,7 +301,7 @@ def card_text(name, records, images_dir):
         lines += [(f"{trials} by the paper's protocol (all the data, early "
                   "stopping with patience 5, no epoch cap), records in "
                   f"`zoo/records/{entry.dataset}/`. Trained on: "
-                  f"{', '.join(sorted({(record.get('machine') or {}).get('cpu', 'unknown') for record in own}))}."), "",
+                  f"{', '.join(sorted({_cpu(record) for record in own}))}."), "",
                   _results_section(name, own)]
     else:
         lines.append("No reference run has finished yet for this entry.")
@@ -309,7 +313,7 @@ def card_text(name, records, images_dir):
                    f"mean over seeds at each beta, error bars one standard deviation (ddof=1; "
                    f"none where a beta has one seed).")
                   + (" " + figures.BOTH_STATISTICS if any(
-                      key.endswith(f".{figures.RECALIBRATED}") for record in own
+                      key.endswith(f".{results.RECALIBRATED}") for record in own
                       for key in record["metrics"]) else "")]
     shown = [kind for kind in IMAGE_KINDS if (images_dir / f"{name}-{kind}.png").is_file()]
     if shown:

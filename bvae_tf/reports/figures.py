@@ -15,6 +15,7 @@ import math
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from bvae_tf import results
 from bvae_tf.reports.tables import entry_sort_key, format_beta, std_key
 
 DPI = 120
@@ -24,8 +25,6 @@ FIGURE1_METRICS = (
     ("mig", "MIG"),
 )
 MNIST_CHANCE = 0.1
-# Suffix of the scores with recalibrated batch-norm statistics (`bvae_tf.trial.RECALIBRATED`).
-RECALIBRATED = "recalibrated"
 # Said under a figure that draws both: which line is which.
 BOTH_STATISTICS = ("Solid lines: the encoder as trained, evaluating with batch norm's moving "
                    "averages (the authors'); dotted: the same encoders with the statistics "
@@ -59,12 +58,12 @@ def _errorbar(axes, lines, column, label, color=None, fmt="o-"):
 
 def has_recalibrated(summary):
     """Whether any summary row has a score with recalibrated batch-norm statistics."""
-    return any(key.endswith(f".{RECALIBRATED}_mean") for line in summary for key in line)
+    return any(key.endswith(f".{results.RECALIBRATED}_mean") for line in summary for key in line)
 
 
 def _recalibrated(axes, lines, column, label, color=None):
     """The same scores with recalibrated batch-norm statistics, dotted, where records have them."""
-    column = f"{column}.{RECALIBRATED}"
+    column = f"{column}.{results.RECALIBRATED}"
     known = [line for line in lines if math.isfinite(line.get(f"{column}_mean", math.nan))]
     if known:
         _errorbar(axes, known, column, label, color=color, fmt="^:")
