@@ -6,6 +6,7 @@ fc and mnist_fc trials shown; the conv trials have no saved model and must be sk
 """
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -311,6 +312,24 @@ def test_report_md_lists_where_a_profile_departs_from_the_authors():
     assert "batch_norm_momentum = 0.99 (the authors: 0.999)" in quick
     assert "stops after 20 epochs without improvement, at most 10000 epochs" in quick
     assert markdown.departures_text(paper, paper).startswith("Follows the authors' choices")
+
+
+def test_report_md_lists_every_cut_of_a_profile_from_the_paper_profile():
+    from bvae_tf.reports import markdown
+
+    paper = profiles.get_profile("paper")
+    fields = {field.name for field in dataclasses.fields(paper)} - {"name"}
+    assert fields == set(markdown.PROFILE_LABELS)  # a new field must be labelled
+    quick = profiles.get_profile("quick")
+    cuts = markdown.cuts_text(quick.to_config(), paper.to_config())
+    differing = [key for key in sorted(fields)
+                 if getattr(quick, key) != getattr(paper, key) and key != "metric_options"]
+    for key in differing:
+        assert f"- {markdown.PROFILE_LABELS[key]}: " in cuts, key
+    assert "- beta_vae samples: " in cuts and "num_train 35,001" in cuts
+    assert "learning rate: 0.001 at every beta; the entry's (1e-3; 3e-5 at beta 0" in cuts
+    assert markdown.cuts_text(paper.to_config(), paper.to_config()) == (
+        "This run uses every setting of the paper profile.")
 
 
 @pytest.mark.parametrize("epochs, label", [

@@ -7,6 +7,7 @@ Example:
     '0, 1, 4 (3 values)'
 """
 
+import inspect
 import json
 
 import numpy as np
@@ -30,6 +31,23 @@ STUDY_TITLES = {"shapes": "Shapes", "mnist": "MNIST"}
 # Profile fields where the authors' code and Keras' defaults differ (docs/protocol.md).
 FIDELITY_KEYS = ("batch_norm_momentum", "validation_statistics", "validation_noise",
                  "shapes_split", "metric_samples", "mnist_subset_rounding", "std_ddof")
+# Every profile field but its name, as the "cuts" list of report.md labels it.
+PROFILE_LABELS = {
+    "shapes_entries": "shapes entries", "shapes_betas": "shapes betas",
+    "shapes_seeds": "shapes seeds", "train_fraction": "shapes training data (fraction of the "
+    "split)", "max_epochs": "shapes epoch cap", "validation_size": "shapes validation images",
+    "patience": "early-stopping patience", "batch_size": "batch size",
+    "learning_rate": "learning rate", "precision": "precision", "jit_compile": "XLA",
+    "input_pipeline": "input pipeline", "metrics": "metrics",
+    "metric_options": "metric sample sizes", "recalibrated_scores": "recalibrated scores",
+    "mnist_entries": "MNIST entries", "mnist_betas": "MNIST betas",
+    "mnist_fractions": "MNIST training fractions", "mnist_seeds": "MNIST seeds",
+    "mnist_max_epochs": "MNIST epoch cap", "std_ddof": "error bars' ddof",
+    "batch_norm_momentum": "batch-norm momentum",
+    "validation_statistics": "validation batch-norm statistics",
+    "validation_noise": "validation noise", "shapes_split": "shapes split",
+    "metric_samples": "metric samples", "mnist_subset_rounding": "MNIST subset rounding",
+}
 _NONE_TEXT = {"max_epochs": "none (early stopping alone)",
               "mnist_max_epochs": "none (early stopping alone)",
               "validation_size": "all"}
@@ -140,7 +158,7 @@ def run_section(results_dir, config, records, paper):
         lines.append(study_table(study, own, config, paper) if own else
                      f"No {study} records.")
     if config:
-        lines += ["", departures_text(config, paper)]
+        lines += ["", departures_text(config, paper), "", cuts_text(config, paper)]
         lines += ["", "<details><summary>config.json</summary>", "", "```json",
                   json.dumps(config, indent=1, sort_keys=True), "```", "", "</details>"]
     return "\n".join(lines)
@@ -166,6 +184,71 @@ def departures_text(config, paper):
                 "(docs/protocol.md, Departures).")
     return ("Departs from the authors' protocol in: " + "; ".join(differing)
             + ". See docs/protocol.md, Departures.")
+
+
+def cuts_text(config, paper):
+    """Every setting where a profile departs from the paper profile, one bullet each.
+
+    Example:
+        >>> print(cuts_text({"shapes_seeds": [0, 1], "learning_rate": 0.001},
+        ...                 {"shapes_seeds": [0, 1, 2, 3, 4], "learning_rate": "auto"}))
+        Every setting where this run departs from the paper profile (this run; the paper profile):
+        - shapes seeds: 0, 1 (2 values); 0, 1, 2, 3, 4 (5 values)
+        - learning rate: 0.001 at every beta; the entry's (1e-3; 3e-5 at beta 0 for fc, conv, fc_denoising and conv_denoising)
+    """
+    lines = []
+    for key, label in PROFILE_LABELS.items():
+        if key not in config or key not in paper or config[key] == paper[key]:
+            continue
+        if key == "metric_options":
+            lines += _metric_option_cuts(config, paper)
+            continue
+        ours, theirs = (_profile_value(key, value) for value in (config[key], paper[key]))
+        lines.append(f"- {label}: {ours}; {theirs}")
+    if not lines:
+        return "This run uses every setting of the paper profile."
+    heading = ("Every setting where this run departs from the paper profile (this run; the "
+               "paper profile):")
+    return "\n".join([heading, *lines])
+
+
+def _profile_value(key, value):
+    if key == "learning_rate":
+        return ("the entry's (1e-3; 3e-5 at beta 0 for fc, conv, fc_denoising and "
+                "conv_denoising)" if value == "auto" else f"{value:g} at every beta")
+    if key == "precision" and value == "auto":
+        return "auto (mixed_bfloat16 where it measured faster here, else float32)"
+    if isinstance(value, bool) or key == "jit_compile":
+        return {True: "on", False: "off"}.get(value, "auto (where it measured faster here)")
+    if isinstance(value, list):
+        return format_values(value) if value and not isinstance(value[0], str) \
+            else ", ".join(value)
+    return _setting(key, value)
+
+
+def _metric_option_cuts(config, paper):
+    """'- beta_vae samples: num_train 1,000 ...; num_train 35,001 ...' per metric that differs."""
+    from bvae_tf import metrics
+
+    lines = []
+    for name in config.get("metrics") or ():
+        ours, theirs = ((options.get("metric_options") or {}).get(name, {})
+                        for options in (config, paper))
+        if ours == theirs:
+            continue
+        defaults = {key: parameter.default for key, parameter in
+                    inspect.signature(metrics.METRICS[name]).parameters.items()}
+        keys = sorted(set(ours) | set(theirs))
+        sizes = [", ".join(f"{key} {_count(key, options.get(key, defaults.get(key)))}"
+                           for key in keys) for options in (ours, theirs)]
+        lines.append(f"- {name} samples: {sizes[0]}; {sizes[1]}")
+    return lines
+
+
+def _count(key, value):
+    if value is None:
+        return "the protocol's default" if key.startswith("num_") else "none"
+    return f"{value:,}"
 
 
 def _stopping_rule(config):
