@@ -341,7 +341,7 @@ def _score_text(key, value):
 
 def _run_metric(args):
     from bvae_tf import export, metrics, results
-    from bvae_tf.data import catalog
+    from bvae_tf.data import catalog, ground_truth
 
     names = metrics.parse_names(args.metrics)
     if args.json:
@@ -351,6 +351,8 @@ def _run_metric(args):
                "dci": {"importance_model": args.dci_importance}}
     encoder = export.load_encoder(args.encoder)
     data = catalog.load_ground_truth(args.data, cache_dir=args.cache_dir)
+    if "beta_vae" in names:  # before any metric runs
+        ground_truth.factor_index(data, fixed_factor, "--fixed-factor")
     scores = {}
     for name in names:  # one at a time, saying which: with an int seed, the same numbers
         print(f"computing {name} on {args.encoder}", file=sys.stderr, flush=True)

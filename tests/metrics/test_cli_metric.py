@@ -61,3 +61,13 @@ def test_metric_command_says_where_to_get_a_missing_file(tmp_path, encoder_path,
     error = capsys.readouterr().err
     assert str(tmp_path / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz") in error
     assert "BVAE_TF_DSPRITES" in error and "7da33b31b13a06f4b04a70402ce90c2e" in error
+
+
+def test_an_unknown_fixed_factor_is_refused_before_any_metric(dsprites_file, encoder_path,
+                                                               capsys):
+    status = cli.main(["metric", "--encoder", str(encoder_path), "--metrics", "mig,beta_vae",
+                       "--data", str(dsprites_file[0]), "--fixed-factor", "color"])
+    assert status == 2
+    captured = capsys.readouterr()
+    assert "`--fixed-factor` must be a factor name in ['shape', 'scale'" in captured.err
+    assert "computing" not in captured.err
