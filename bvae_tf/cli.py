@@ -350,6 +350,7 @@ def _run_metric(args):
     options = {"beta_vae": {"protocol": args.protocol, "fixed_factor": fixed_factor},
                "dci": {"importance_model": args.dci_importance}}
     encoder = export.load_encoder(args.encoder)
+    print(f"loading the ground-truth data {args.data}", file=sys.stderr, flush=True)
     data = catalog.load_ground_truth(args.data, cache_dir=args.cache_dir)
     if "beta_vae" in names:  # before any metric runs
         ground_truth.factor_index(data, fixed_factor, "--fixed-factor")

@@ -183,10 +183,16 @@ def sample_peychev2017_factors(data, num_points, random_state, fixed_factor=0):
         index, minus one if it comes after the fixed factor).
 
     Raises:
-        ValueError: for an unknown `fixed_factor`, data of fewer than 2 factors, or if
-            identical pairs keep coming after 100 redraws.
+        ValueError: for data without `images_of`, an unknown `fixed_factor`, a constant
+            factor to change, or if identical pairs keep coming after 100 redraws.
     """
     num_points = utils.check_count("num_points", num_points)
+    if not callable(getattr(data, "images_of", None)):
+        raise ValueError(  # noqa: TRY004 (the CLI and compute report ValueErrors as bad input)
+            f"The paper's protocol redraws pairs of identical images, so `data` needs "
+            f"`images_of(factors)` (bvae_tf.data.ground_truth.GroundTruthData); "
+            f"{type(data).__name__} has none. protocol='higgins2017' does without it."
+        )
     fixed = ground_truth.factor_index(data, fixed_factor, "fixed_factor")
     sizes = np.asarray(data.factors_num_values, np.int64)
     others = np.delete(np.arange(len(sizes)), fixed)

@@ -92,3 +92,11 @@ def test_a_constant_factor_cannot_be_changed():
     data = ground_truth.ArrayGrid(np.zeros((3, 2, 2)), (3, 1), ("shape", "color"))
     with pytest.raises(ValueError, match="every other factor needs 2 values or more"):
         beta_vae.sample_peychev2017_factors(data, 10, np.random.RandomState(0))
+
+
+def test_data_without_images_of_is_told_what_the_paper_protocol_needs():
+    class Interface:  # disentanglement_lib's interface alone
+        num_factors, factors_num_values = 2, (2, 2)
+
+    with pytest.raises(ValueError, match=r"needs `images_of\(factors\)`.*higgins2017"):
+        beta_vae.sample_peychev2017_factors(Interface(), 10, np.random.RandomState(0))
