@@ -71,3 +71,15 @@ def test_an_unknown_fixed_factor_is_refused_before_any_metric(dsprites_file, enc
     captured = capsys.readouterr()
     assert "`--fixed-factor` must be a factor name in ['shape', 'scale'" in captured.err
     assert "computing" not in captured.err
+
+
+def test_metric_command_scores_colour_images_of_a_3dshapes_file(shapes3d_file, tmp_path,
+                                                                 capsys):
+    model = BetaVAE(architecture="fc", image_shape=(64, 64, 3), latent_dim=3,
+                    encoder_units=(8,), decoder_units=(8,), seed=0)
+    colour_encoder = export.export_encoder(model, tmp_path / "saved", "colour")
+    status = cli.main(["metric", "--encoder", str(colour_encoder), "--metrics", "sap",
+                       "--data", str(shapes3d_file[0])])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert all(f"sap.{name}" in printed for name in ("floor_hue", "object_hue", "orientation"))
