@@ -102,7 +102,10 @@ def load(path=None, cache_dir=None, verify=True, in_memory=False):
         if archive is not None:
             archive.close()
         raise SOURCE.layout_error(found, source, error, cache_dir) from error
-    return Shapes3DData(images[:] if in_memory else images, sizes, factor_values, path=found)
+    if in_memory:
+        images = images[:]
+        archive.close()
+    return Shapes3DData(images, sizes, factor_values, path=found)
 
 
 def _classes(labels):
