@@ -306,12 +306,19 @@ def _run_results(args):
 
 def _add_metric(subparsers, parents):
     parser = subparsers.add_parser(
-        "metric", parents=parents, help="Disentanglement metrics of an exported encoder on the "
-        "shapes grid.")
+        "metric", parents=parents, help="Disentanglement metrics of an exported encoder on "
+        "ground-truth data (the shapes grid, dSprites, 3D Shapes).")
     parser.add_argument("--encoder", required=True, metavar="PATH", help="Exported encoder: "
                         "<dir>/<name>/<version> or <dir>/<name> (its latest version).")
     parser.add_argument("--metrics", default="beta_vae,factor_vae,mig,dci,sap",
                         help="Comma-separated metrics (default: all five).")
+    parser.add_argument("--data", default="shapes", metavar="NAME_OR_PATH", help="Ground-truth "
+                        "data: shapes (default), dsprites or 3dshapes (the user's file, see "
+                        "README 'Your own data'), or the path of a .npz (dSprites layout) or "
+                        ".h5 (3D Shapes layout) file.")
+    parser.add_argument("--fixed-factor", default="0", metavar="NAME_OR_INDEX",
+                        help="Factor the paper's beta-VAE protocol holds fixed (default: 0, "
+                        "the first: the shapes' shape).")
     parser.add_argument("--protocol", choices=("peychev2017", "higgins2017"),
                         default="peychev2017", help="beta-VAE score protocol (default: the "
                         "paper's, peychev2017).")
@@ -334,26 +341,31 @@ def _score_text(key, value):
 
 def _run_metric(args):
     from bvae_tf import export, metrics, results
-    from bvae_tf.data import shapes
+    from bvae_tf.data import catalog, ground_truth
 
     names = metrics.parse_names(args.metrics)
     if args.json:
         _check_writable_file(args.json, "--json")
-    options = {"protocol": args.protocol} if "beta_vae" in names else {}
-    if "dci" in names:
-        options["dci"] = {"importance_model": args.dci_importance}
+    fixed_factor = int(args.fixed_factor) if args.fixed_factor.isdigit() else args.fixed_factor
+    options = {"beta_vae": {"protocol": args.protocol, "fixed_factor": fixed_factor},
+               "dci": {"importance_model": args.dci_importance}}
     encoder = export.load_encoder(args.encoder)
-    data = shapes.load(cache_dir=args.cache_dir)
+    print(f"loading the ground-truth data {args.data}", file=sys.stderr, flush=True)
+    data = catalog.load_ground_truth(args.data, cache_dir=args.cache_dir)
+    if "beta_vae" in names:  # before any metric runs
+        ground_truth.factor_index(data, fixed_factor, "--fixed-factor")
     scores = {}
     for name in names:  # one at a time, saying which: with an int seed, the same numbers
         print(f"computing {name} on {args.encoder}", file=sys.stderr, flush=True)
-        scores.update(metrics.compute((name,), data, encoder, args.seed, **options))
+        scores.update(metrics.compute((name,), data, encoder, args.seed,
+                                      **({name: options[name]} if name in options else {})))
     width = max(map(len, scores))
     print("\n".join(f"{key:<{width}}  {_score_text(key, value)}"
                     for key, value in scores.items()))
     if args.json:
         results.atomic_write_json(args.json, {
-            "encoder": str(encoder.path), "metrics": names, "seed": args.seed,
+            "encoder": str(encoder.path), "data": str(args.data), "metrics": names,
+            "seed": args.seed, "fixed_factor": fixed_factor,
             "protocol": args.protocol, "dci_importance": args.dci_importance, "scores": scores,
         })
         print(f"wrote {args.json}")

@@ -33,6 +33,7 @@ import math
 import os
 import pathlib
 import platform
+import re
 import secrets
 import subprocess
 
@@ -49,6 +50,11 @@ _LEADING_COLUMNS = ("study", "entry", "fraction", "beta", "seed", "epochs", "bes
 _LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
 # Suffix of a record's scores with batch norm's statistics recalibrated (`<name>.recalibrated`).
 RECALIBRATED = "recalibrated"
+# The shapes' factor names (`bvae_tf.data.render.FACTOR_NAMES`; data is this layer's sibling).
+# Shapes records scored before December 8, 2026 key per-factor scores by index
+# (`mig.factor_1`); `records_table` shows them by name (`mig.pos_x`), as the metrics now write.
+_SHAPES_FACTOR_NAMES = ("shape", "pos_x", "pos_y", "scale", "rotation")
+_INDEXED_FACTOR_KEY = re.compile(r"^(mig|sap)\.factor_([0-4])((?:\..+)?)$")
 
 
 def trial_name(entry, beta, seed, fraction=None):
@@ -589,10 +595,30 @@ def records_table(records):
         for split, prefix in (("train", "train_"), ("validation", "val_")):
             for name in _LOSS_NAMES:
                 row[prefix + name] = (losses.get(split) or {}).get(name)
-        row.update(record.get("metrics") or {})
+        row.update(_named_factor_keys(record))
         rows.append(row)
     return sorted(rows, key=lambda row: (row["study"], row["entry"], row["fraction"] or 0.0,
                                          row["beta"], row["seed"]))
+
+
+def _named_factor_keys(record):
+    """A record's metrics, shapes' per-factor keys by index renamed by factor name.
+
+    Example:
+        >>> _named_factor_keys({"study": "shapes", "metrics": {"mig.factor_1": 0.5}})
+        {'mig.pos_x': 0.5}
+    """
+    metrics = record.get("metrics") or {}
+    if record.get("study") != "shapes":
+        return dict(metrics)
+    named = {}
+    for key, value in metrics.items():
+        match = _INDEXED_FACTOR_KEY.match(key)
+        if match:
+            metric, index, rest = match.groups()
+            key = f"{metric}.{_SHAPES_FACTOR_NAMES[int(index)]}{rest}"
+        named[key] = value
+    return named
 
 
 def _columns(rows):

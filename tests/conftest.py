@@ -49,3 +49,19 @@ def mnist_npz(tmp_path_factory):
         "The tests need the real mnist.npz: put it in the Keras cache (~/.keras/datasets) "
         "or set BVAE_TF_MNIST (.ci/run copies ../shared/data/mnist.npz)."
     )
+
+
+@pytest.fixture
+def dsprites_file(tmp_path):
+    """A small dSprites npz of the real layout (tests/ground_truth_files.py) and its images."""
+    import ground_truth_files
+
+    return ground_truth_files.write_dsprites(tmp_path / "dsprites_small.npz")
+
+
+@pytest.fixture
+def shapes3d_file(tmp_path):
+    """A small 3dshapes.h5 of the real layout (tests/ground_truth_files.py) and its images."""
+    import ground_truth_files
+
+    return ground_truth_files.write_shapes3d(tmp_path / "3dshapes_small.h5")

@@ -150,6 +150,22 @@ def test_records_table_is_flat_sorted_and_has_every_metric():
                                  "best_epoch"]
 
 
+def test_records_table_names_the_indexed_factor_scores_of_older_shapes_records():
+    old, new = make_record(beta=1.0), make_record(beta=2.0)
+    old["metrics"] = {"mig.factor_1": 0.3, "sap.factor_4.recalibrated": 0.2, "mig": 0.1}
+    new["metrics"] = {"mig.pos_x": 0.4, "mig": 0.2}
+    rows = results.records_table([old, new])
+    assert {key: rows[0][key] for key in ("mig.pos_x", "sap.rotation.recalibrated", "mig")} \
+        == {"mig.pos_x": 0.3, "sap.rotation.recalibrated": 0.2, "mig": 0.1}
+    assert rows[1]["mig.pos_x"] == 0.4 and "mig.factor_1" not in rows[0]
+
+
+def test_the_renaming_uses_the_shapes_factor_names():
+    from bvae_tf.data import render
+
+    assert results._SHAPES_FACTOR_NAMES == render.FACTOR_NAMES
+
+
 def test_csv_and_text_table_hold_every_row_and_column(tmp_path):
     records = [make_record(beta=4.0), make_record("mnist_fc", 1.0, 0, "mnist", 0.1)]
     records[1]["metrics"] = {"svm_accuracy": 0.8}

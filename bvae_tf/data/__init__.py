@@ -1,11 +1,16 @@
-"""Datasets of bvae_tf: the shapes grid and its splits, MNIST, and the tf.data pipelines.
+"""Datasets of bvae_tf: ground-truth data (the shapes grid, dSprites, 3D Shapes, your own),
+MNIST, and the tf.data pipelines.
 
 Submodules load on first use, so `import bvae_tf.data` stays cheap (the pipeline imports
 TensorFlow):
 
 - `bvae_tf.data.shapes`: `load`, `ShapesData`, `render`, `render_reference`;
 - `bvae_tf.data.pipeline`: `make_dataset`, `DeviceBatches`, `salt_and_pepper`;
-- `bvae_tf.data.mnist`: `load_mnist`, `subset_per_class`.
+- `bvae_tf.data.mnist`: `load_mnist`, `subset_per_class`;
+- `bvae_tf.data.ground_truth`: `GroundTruthData` (the interface the metrics score),
+  `FactorGrid`, `ArrayGrid`;
+- `bvae_tf.data.dsprites`, `bvae_tf.data.shapes3d`: the loaders of the user's files;
+- `bvae_tf.data.catalog`: `load_ground_truth` (by name or file).
 
 Example:
     >>> from bvae_tf import data
@@ -20,10 +25,14 @@ __all__ = [
     "FACTOR_NAMES",
     "IMAGE_SHAPE",
     "SHAPE_NAMES",
+    "ArrayGrid",
     "DeviceBatches",
+    "FactorGrid",
+    "GroundTruthData",
     "ShapesData",
     "ShapesSplit",
     "load",
+    "load_ground_truth",
     "load_mnist",
     "make_dataset",
     "render",
@@ -47,6 +56,10 @@ _HOMES = {
     "salt_and_pepper": "pipeline",
     "load_mnist": "mnist",
     "subset_per_class": "mnist",
+    "ArrayGrid": "ground_truth",
+    "FactorGrid": "ground_truth",
+    "GroundTruthData": "ground_truth",
+    "load_ground_truth": "catalog",
 }
 
 

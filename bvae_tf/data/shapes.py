@@ -1,9 +1,10 @@
 """The shapes dataset: 2D squares, ellipses and triangles with 5 ground-truth factors.
 
-`load` returns a `ShapesData`: the ground-truth interface over the full 276,480-image grid
-(as disentanglement_lib's `GroundTruthData`: `num_factors`, `factors_num_values`,
-`sample_factors`, `sample_observations_from_factors`) plus `images_of`, `factors_of`,
-`grid_index`, and the deduplicated, balanced train/validation/test splits (267,021 images).
+`load` returns a `ShapesData`: ground-truth data over the full 276,480-image grid (the
+first implementation of `bvae_tf.data.ground_truth.GroundTruthData`: `num_factors`,
+`factors_num_values`, `factor_names`, `observation_shape`, `sample_factors`,
+`sample_observations_from_factors`, `images_of`) plus `factors_of`, `grid_index`, and the
+deduplicated, balanced train/validation/test splits (267,021 images).
 The grid stays bit-packed and memory-mapped from the cache; splits are index arrays.
 
 Example:

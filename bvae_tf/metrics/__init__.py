@@ -1,13 +1,15 @@
 """Disentanglement metrics of an encoder on ground-truth data.
 
 Each metric is a pure function `metric(data, encode_fn, random_state, **options) ->
-dict[str, float]`: `data` is a ground-truth interface (`num_factors`,
-`factors_num_values`, `sample_factors`, `sample_observations_from_factors`, ... as
-`bvae_tf.data.shapes.load()` returns), `encode_fn` maps float32 images (N, 64, 64, 1) to
-encoder means (N, latent_dim) (a model's `encode` or `bvae_tf.export.load_encoder(path)`).
-Every number a metric returns is prefixed with its metric's name: the main number under
-the plain name (`beta_vae`, `factor_vae`, `mig`, `dci`, `sap`), the others as
-`<metric>.<what>` (`dci.completeness`, `mig.factor_0`, ...).
+dict[str, float]`: `data` is ground-truth data (`bvae_tf.data.ground_truth.GroundTruthData`:
+`num_factors`, `factors_num_values`, `factor_names`, `sample_factors`,
+`sample_observations_from_factors`, `images_of`; `bvae_tf.data.shapes.load()`,
+`bvae_tf.data.dsprites.load()`, `bvae_tf.data.shapes3d.load()` or your own), `encode_fn`
+maps float32 images (N, *data.observation_shape) to encoder means (N, latent_dim) (a
+model's `encode` or `bvae_tf.export.load_encoder(path)`). Every number a metric returns is
+prefixed with its metric's name: the main number under the plain name (`beta_vae`,
+`factor_vae`, `mig`, `dci`, `sap`), the others as `<metric>.<what>` (`dci.completeness`),
+per-factor numbers as `<metric>.<factor name>` (`mig.pos_x`).
 
 Modules are named after their metric (`beta_vae`, `factor_vae`, `mig`, `dci`, `sap`).
 Where the module and its function share a name, the package attribute is the function
@@ -100,7 +102,8 @@ def compute(names, data, encode_fn, random_state, **options):
     Args:
         names: str or iterable of str, keys of `METRICS` (e.g. "beta_vae,mig").
         data: ground-truth data, e.g. `bvae_tf.data.shapes.load()`.
-        encode_fn: callable, float32 images (N, 64, 64, 1) -> means (N, latent_dim).
+        encode_fn: callable, float32 images (N, *data.observation_shape) -> means
+            (N, latent_dim).
         random_state: int, np.random.RandomState or None.
         **options: keyword options of the metrics, or per-metric dicts.
 

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils import check_random_state
 
+from bvae_tf.data import ground_truth
 from bvae_tf.metrics import softmax, utils
 
 PROTOCOLS = ("peychev2017", "higgins2017")
@@ -37,6 +38,7 @@ def beta_vae_score(
     encode_fn,
     random_state,
     protocol="peychev2017",
+    fixed_factor=0,
     num_train=None,
     num_validation=7_500,
     num_test=None,
@@ -51,11 +53,11 @@ def beta_vae_score(
 ):
     """The beta-VAE score of an encoder: test accuracy of a linear factor classifier.
 
-    `protocol="peychev2017"` (default), the paper's: a sample holds the first factor
-    (shape) fixed, balanced over its values, draws the other four uniformly over the grid,
-    changes exactly one of them to another value (uniform over the other values; a pair of
-    pixel-identical images is redrawn), and labels it with the changed factor (4 classes,
-    chance 0.25). Feature: `|z(x1) - z(x2)| / max(|z(x1) - z(x2)|)` (left at zero where
+    `protocol="peychev2017"` (default), the paper's: a sample holds `fixed_factor` (the
+    shapes' first, shape) fixed, balanced over its values, draws the others uniformly over
+    the grid, changes exactly one of them to another value (uniform over the other values;
+    a pair of identical images is redrawn), and labels it with the changed factor
+    (num_factors - 1 classes: 4 for the shapes, chance 0.25). Feature: `|z(x1) - z(x2)| / max(|z(x1) - z(x2)|)` (left at zero where
     the difference is zero). A linear softmax classifier (latent_dim -> 4), trained on the
     full batch with Adam (`learning_rate`, TF1 defaults otherwise), stops once the
     validation cross-entropy has gone `patience` epochs in a row without improving
@@ -81,9 +83,12 @@ def beta_vae_score(
     Args:
         data: ground-truth data (`num_factors`, `factors_num_values`, `sample_factors`,
             `sample_observations_from_factors`; peychev2017 also `images_of`).
-        encode_fn: callable, float32 images (N, 64, 64, 1) -> means (N, latent_dim).
+        encode_fn: callable, float32 images (N, *data.observation_shape) -> means
+            (N, latent_dim).
         random_state: int, np.random.RandomState or None.
         protocol: str, "peychev2017" (default) or "higgins2017".
+        fixed_factor: int or str, default 0: the factor held fixed (index or name, e.g.
+            "shape") (peychev2017).
         num_train: int or None: 35,001 (peychev2017) or 10,000 (higgins2017).
         num_validation: int, default 7,500 (peychev2017 only).
         num_test: int or None: 7,500 (peychev2017) or 5,000 (higgins2017's `num_eval`).
@@ -103,14 +108,16 @@ def beta_vae_score(
         also `beta_vae.validation_accuracy`, `beta_vae.num_validation`, `beta_vae.epochs`.
 
     Raises:
-        ValueError: for an unknown protocol, a bad size, or a malformed encoder output.
+        ValueError: for an unknown protocol or `fixed_factor`, a bad size, or a malformed
+            encoder output.
     """
     random_state = check_random_state(random_state)
     common = {"encode_batch_size": encode_batch_size, "deduplicate": deduplicate}
     if protocol == "peychev2017":
         sizes = (35_001 if num_train is None else num_train, num_validation,
                  7_500 if num_test is None else num_test)
-        splits = sample_peychev2017(data, encode_fn, sizes, random_state, **common)
+        splits = sample_peychev2017(data, encode_fn, sizes, random_state,
+                                    fixed_factor=fixed_factor, **common)
         return _peychev2017_scores(
             splits, data.num_factors - 1, random_state, learning_rate, patience, max_epochs
         )
@@ -127,6 +134,7 @@ def sample_peychev2017(
     encode_fn,
     sizes,
     random_state,
+    fixed_factor=0,
     encode_batch_size=utils.ENCODE_BATCH_SIZE,
     deduplicate=True,
 ):
@@ -139,15 +147,17 @@ def sample_peychev2017(
         sizes: sequence of int >= 1, e.g. (35_001, 7_500, 7_500); all the splits' images
             are encoded in one pass.
         random_state: np.random.RandomState.
+        fixed_factor: int or str, default 0, the factor held fixed (index or name).
         encode_batch_size: int, default 2,000.
         deduplicate: bool, default True.
 
     Returns:
         list of (features, labels), one per size: np.ndarray float64 (num_points,
         latent_dim) in [0, 1], and int64 (num_points,) in [0, num_factors - 1): the changed
-        factor minus one.
+        factor's rank among the factors other than the fixed one.
     """
-    pairs = [sample_peychev2017_factors(data, size, random_state) for size in sizes]
+    pairs = [sample_peychev2017_factors(data, size, random_state, fixed_factor)
+             for size in sizes]
     codes = utils.encode_factor_sets(
         data, encode_fn, [factors for pair in pairs for factors in pair[:2]], random_state,
         encode_batch_size, deduplicate,
@@ -158,31 +168,50 @@ def sample_peychev2017(
     ]
 
 
-def sample_peychev2017_factors(data, num_points, random_state):
-    """Factor pairs of the paper's protocol: the first factor fixed, one other changed.
+def sample_peychev2017_factors(data, num_points, random_state, fixed_factor=0):
+    """Factor pairs of the paper's protocol: one factor fixed, one other changed.
 
     Args:
         data: ground-truth data with `factors_num_values` and `images_of`.
         num_points: int >= 1.
         random_state: np.random.RandomState.
+        fixed_factor: int or str, default 0, the factor held fixed (index or name).
 
     Returns:
         (first, second, labels): int64 (num_points, num_factors) twice, whose images
-        differ, and int64 (num_points,): the index of the changed factor minus one.
+        differ, and int64 (num_points,): the changed factor's rank among the others (its
+        index, minus one if it comes after the fixed factor).
 
     Raises:
-        ValueError: if pixel-identical pairs keep coming after 100 redraws.
+        ValueError: for data without `images_of`, an unknown `fixed_factor`, a constant
+            factor to change, or if identical pairs keep coming after 100 redraws.
     """
     num_points = utils.check_count("num_points", num_points)
+    if not callable(getattr(data, "images_of", None)):
+        raise ValueError(  # noqa: TRY004 (the CLI and compute report ValueErrors as bad input)
+            f"The paper's protocol redraws pairs of identical images, so `data` needs "
+            f"`images_of(factors)` (bvae_tf.data.ground_truth.GroundTruthData); "
+            f"{type(data).__name__} has none. protocol='higgins2017' does without it."
+        )
+    fixed = ground_truth.factor_index(data, fixed_factor, "fixed_factor")
     sizes = np.asarray(data.factors_num_values, np.int64)
+    others = np.delete(np.arange(len(sizes)), fixed)
+    if not len(others) or np.any(sizes[others] < 2):
+        raise ValueError(
+            f"The paper's protocol changes one factor other than the fixed one "
+            f"({ground_truth.factor_names_of(data)[fixed]!r}): every other factor needs 2 "
+            f"values or more, got factors_num_values {sizes.tolist()}. Leave out the "
+            "constant factors from the data."
+        )
     first = np.empty((num_points, len(sizes)), np.int64)
-    first[:, 0] = random_state.permutation(np.arange(num_points) % sizes[0])
+    first[:, fixed] = random_state.permutation(np.arange(num_points) % sizes[fixed])
     second, labels = first.copy(), np.empty(num_points, np.int64)
     redraw = np.arange(num_points)
     for _ in range(_MAX_REDRAWS):
-        first[redraw, 1:] = random_state.randint(sizes[1:], size=(len(redraw), len(sizes) - 1))
-        labels[redraw] = random_state.randint(len(sizes) - 1, size=len(redraw))
-        columns = labels[redraw] + 1
+        first[np.ix_(redraw, others)] = random_state.randint(
+            sizes[others], size=(len(redraw), len(others)))
+        labels[redraw] = random_state.randint(len(others), size=len(redraw))
+        columns = others[labels[redraw]]
         shift = random_state.randint(1, sizes[columns])
         second[redraw] = first[redraw]
         second[redraw, columns] = (first[redraw, columns] + shift) % sizes[columns]

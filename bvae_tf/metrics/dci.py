@@ -62,9 +62,9 @@ def dci(
     finite inputs are skipped inside the fits (the options and codes are checked here).
 
     Args:
-        data: ground-truth data (`factors_num_values`, `sample_factors`,
-            `sample_observations_from_factors`).
-        encode_fn: callable, float32 images (N, 64, 64, 1) -> means (N, latent_dim).
+        data: ground-truth data (`bvae_tf.data.ground_truth.GroundTruthData`).
+        encode_fn: callable, float32 images (N, *data.observation_shape) -> means
+            (N, latent_dim).
         random_state: int, np.random.RandomState or None.
         num_train: int, default 10,000 points.
         num_test: int, default 5,000 points.

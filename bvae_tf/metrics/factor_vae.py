@@ -44,9 +44,9 @@ def factor_vae_score(
     counts the active codes (disentanglement_lib reports the length of its mask).
 
     Args:
-        data: ground-truth data (`num_factors`, `factors_num_values`, `sample_factors`,
-            `sample_observations_from_factors`).
-        encode_fn: callable, float32 images (N, 64, 64, 1) -> means (N, latent_dim).
+        data: ground-truth data (`bvae_tf.data.ground_truth.GroundTruthData`).
+        encode_fn: callable, float32 images (N, *data.observation_shape) -> means
+            (N, latent_dim).
         random_state: int, np.random.RandomState or None.
         batch_size: int, default 64, samples per vote.
         num_train: int, default 10,000 training votes.

@@ -13,6 +13,7 @@ References:
 import numpy as np
 from sklearn.utils import check_random_state
 
+from bvae_tf.data import ground_truth
 from bvae_tf.metrics import utils
 
 
@@ -42,9 +43,9 @@ def mig(
     the symmetric rotations of a square as one).
 
     Args:
-        data: ground-truth data (`factors_num_values`, `sample_factors`,
-            `sample_observations_from_factors`).
-        encode_fn: callable, float32 images (N, 64, 64, 1) -> means (N, latent_dim).
+        data: ground-truth data (`bvae_tf.data.ground_truth.GroundTruthData`).
+        encode_fn: callable, float32 images (N, *data.observation_shape) -> means
+            (N, latent_dim).
         random_state: int, np.random.RandomState or None.
         num_train: int, default 10,000 points.
         num_bins: int, default 20.
@@ -52,7 +53,8 @@ def mig(
         deduplicate: bool, default True; see `bvae_tf.metrics.utils.encode_factors`.
 
     Returns:
-        dict[str, float]: `mig` and `mig.factor_<j>`, the gap of factor j.
+        dict[str, float]: `mig` and `mig.<factor name>`, each factor's gap (`mig.pos_x`;
+        `mig.factor_<j>` for data without `factor_names`).
 
     Raises:
         ValueError: for a bad size, a malformed encoder output, or a factor that takes a
@@ -62,25 +64,29 @@ def mig(
     [(codes, factors)] = utils.sample_codes(
         data, encode_fn, [num_train], random_state, encode_batch_size, deduplicate
     )
-    gaps = _mig(codes, factors, num_bins)
+    names = ground_truth.factor_names_of(data)
+    gaps = _mig(codes, factors, num_bins, names)
     scores = {"mig": float(np.mean(gaps))}
-    scores.update({f"mig.factor_{j}": float(gap) for j, gap in enumerate(gaps)})
+    scores.update({f"mig.{name}": float(gap) for name, gap in zip(names, gaps)})
     return scores
 
 
-def _mig(codes, factors, num_bins):
+def _mig(codes, factors, num_bins, names=None):
     """Normalised gap of each factor, np.ndarray (num_factors,).
 
     Args:
         codes: np.ndarray (num_points, num_codes).
         factors: np.ndarray int (num_points, num_factors).
         num_bins: int.
+        names: sequence of str or None, the factors' names for the error message.
     """
     information = utils.discrete_mutual_info(utils.histogram_discretize(codes, num_bins), factors)
     entropy = utils.discrete_entropy(factors)
     if np.any(entropy <= 0):
+        constant = np.flatnonzero(entropy <= 0).tolist()
         raise ValueError(
-            f"Factors {np.flatnonzero(entropy <= 0).tolist()} take a single value among the "
+            f"Factors {constant if names is None else [names[j] for j in constant]} take a "
+            "single value among the "
             f"{len(factors)} points, so their information cannot be normalised: sample more "
             "points (`num_train`)."
         )

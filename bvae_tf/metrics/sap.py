@@ -14,6 +14,7 @@ import numpy as np
 from sklearn import svm
 from sklearn.utils import check_random_state
 
+from bvae_tf.data import ground_truth
 from bvae_tf.metrics import utils
 
 
@@ -47,9 +48,9 @@ def sap(
     (factors scaled to [0, 1]) is 0.18, its continuous SAP 0.99.
 
     Args:
-        data: ground-truth data (`factors_num_values`, `sample_factors`,
-            `sample_observations_from_factors`).
-        encode_fn: callable, float32 images (N, 64, 64, 1) -> means (N, latent_dim).
+        data: ground-truth data (`bvae_tf.data.ground_truth.GroundTruthData`).
+        encode_fn: callable, float32 images (N, *data.observation_shape) -> means
+            (N, latent_dim).
         random_state: int, np.random.RandomState or None.
         num_train: int, default 10,000 points.
         num_test: int, default 5,000 points (discrete factors only).
@@ -59,7 +60,8 @@ def sap(
         deduplicate: bool, default True; see `bvae_tf.metrics.utils.encode_factors`.
 
     Returns:
-        dict[str, float]: `sap` and `sap.factor_<j>`, the gap of factor j.
+        dict[str, float]: `sap` and `sap.<factor name>`, each factor's gap (`sap.pos_x`;
+        `sap.factor_<j>` for data without `factor_names`).
 
     Raises:
         ValueError: for a bad size or a malformed encoder output.
@@ -75,7 +77,8 @@ def sap(
         matrix = _accuracy_matrix(*sets[0], *sets[1], C, random_state.randint(2**31 - 1))
     gaps = _top_two_gaps(matrix)
     scores = {"sap": float(np.mean(gaps))}
-    scores.update({f"sap.factor_{j}": float(gap) for j, gap in enumerate(gaps)})
+    names = ground_truth.factor_names_of(data)
+    scores.update({f"sap.{name}": float(gap) for name, gap in zip(names, gaps)})
     return scores
 
 

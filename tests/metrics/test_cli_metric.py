@@ -25,7 +25,9 @@ def test_metric_command_prints_and_writes_json(shapes_data, shapes_cache_dir, en
     written = json.loads(out.read_text())
     assert written["encoder"] == str(encoder_path)
     assert written["metrics"] == ["mig"] and written["seed"] == 3
-    assert set(written["scores"]) == {"mig"} | {f"mig.factor_{j}" for j in range(5)}
+    assert written["data"] == "shapes"
+    assert set(written["scores"]) == {"mig"} | {f"mig.{name}" for name in
+                                                ("shape", "pos_x", "pos_y", "scale", "rotation")}
     assert 0.0 <= written["scores"]["mig"] <= 1.0
     assert f"{written['scores']['mig']:.4f}" in printed.splitlines()[0]
 
@@ -34,3 +36,50 @@ def test_unknown_metric_is_an_error(encoder_path, capsys):
     status = cli.main(["metric", "--encoder", str(encoder_path), "--metrics", "mig,betavae"])
     assert status == 2
     assert "Unknown metric names ['betavae']" in capsys.readouterr().err
+
+
+def test_metric_command_scores_a_dsprites_file_by_factor_name(dsprites_file, encoder_path,
+                                                              tmp_path, capsys):
+    out = tmp_path / "scores.json"
+    status = cli.main(["metric", "--encoder", str(encoder_path), "--metrics", "mig,beta_vae",
+                       "--data", str(dsprites_file[0]), "--fixed-factor", "shape",
+                       "--json", str(out)])
+    assert status == 0
+    written = json.loads(out.read_text())
+    assert written["data"] == str(dsprites_file[0]) and written["fixed_factor"] == "shape"
+    names = ("shape", "scale", "orientation", "posX", "posY")
+    assert {f"mig.{name}" for name in names} <= set(written["scores"])
+    assert "mig.posX" in capsys.readouterr().out
+
+
+def test_metric_command_says_where_to_get_a_missing_file(tmp_path, encoder_path, monkeypatch,
+                                                         capsys):
+    monkeypatch.delenv("BVAE_TF_DSPRITES", raising=False)
+    status = cli.main(["metric", "--encoder", str(encoder_path), "--metrics", "mig",
+                       "--data", "dsprites", "--cache-dir", str(tmp_path)])
+    assert status == 2
+    error = capsys.readouterr().err
+    assert str(tmp_path / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz") in error
+    assert "BVAE_TF_DSPRITES" in error and "7da33b31b13a06f4b04a70402ce90c2e" in error
+
+
+def test_an_unknown_fixed_factor_is_refused_before_any_metric(dsprites_file, encoder_path,
+                                                               capsys):
+    status = cli.main(["metric", "--encoder", str(encoder_path), "--metrics", "mig,beta_vae",
+                       "--data", str(dsprites_file[0]), "--fixed-factor", "color"])
+    assert status == 2
+    captured = capsys.readouterr()
+    assert "`--fixed-factor` must be a factor name in ['shape', 'scale'" in captured.err
+    assert "computing" not in captured.err
+
+
+def test_metric_command_scores_colour_images_of_a_3dshapes_file(shapes3d_file, tmp_path,
+                                                                 capsys):
+    model = BetaVAE(architecture="fc", image_shape=(64, 64, 3), latent_dim=3,
+                    encoder_units=(8,), decoder_units=(8,), seed=0)
+    colour_encoder = export.export_encoder(model, tmp_path / "saved", "colour")
+    status = cli.main(["metric", "--encoder", str(colour_encoder), "--metrics", "sap",
+                       "--data", str(shapes3d_file[0])])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert all(f"sap.{name}" in printed for name in ("floor_hue", "object_hue", "orientation"))

@@ -39,6 +39,6 @@ def test_oracle_rotated_and_noise(shapes_data, oracle, rotated, noise):
     noise_discrete = sap(shapes_data, noise, 0, **SMALL)
     assert continuous["sap"] >= 0.95
     # One linear SVM on one code separates few of 60 rotations or 16 positions: low for all.
-    assert discrete["sap"] >= 0.15 and discrete["sap.factor_0"] >= 0.5
+    assert discrete["sap"] >= 0.15 and discrete["sap.shape"] >= 0.5
     assert discrete["sap"] >= 2 * rotated_discrete["sap"]
     assert noise_discrete["sap"] <= 0.03
