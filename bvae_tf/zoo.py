@@ -162,9 +162,10 @@ _OBJECTIVES = {
                   "Kumar et al. 2018, Eq. 6: lambda_d = 10 lambda_od"),
     "dip_vae_ii": ("DIPVAE", {"dip_type": "ii", "lambda_od": 10.0, "lambda_d": 10.0},
                    "Kumar et al. 2018, Eq. 7: lambda_d = lambda_od"),
-    "annealed_vae": ("AnnealedVAE", {"max_capacity": 25.0, "capacity_steps": 100_000},
-                     ("Burgess et al. 2018, Eq. 8 (C to 25 nats over 100,000 steps; their "
-                      "gamma is beta: pass beta=1000)")),
+    "annealed_vae": ("AnnealedVAE", {"max_capacity": 25.0, "capacity_steps": 6_400},
+                     ("Burgess et al. 2018, Eq. 8: C to 25 nats over the images of their "
+                      "100,000 steps of 64, i.e. 6,400 steps of the paper's batch of 1000; "
+                      "their gamma is beta (1000 there)")),
     "factor_vae": ("FactorVAE", {"tc_weight": 10.0},
                    "Kim and Mnih 2018, Eq. 2; discriminator and its Adam from their Appendix"),
 }
