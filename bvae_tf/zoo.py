@@ -233,9 +233,9 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
             `batch_norm_momentum`, `tc_weight`), over the entry's `model_options`.
 
     Returns:
-        A compiled `bvae_tf.models.BetaVAE`, or the subclass of the entry's objective (optimizer: Adam with TensorFlow's fused update,
-        `bvae_tf.speed.Adam`), its optimizer built so that a model saved before training
-        loads its optimizer state cleanly.
+        A compiled `bvae_tf.models.BetaVAE` (or the entry's subclass: `model_class`), with
+        Adam and TensorFlow's fused update (`bvae_tf.speed.Adam`), its optimizer built so
+        that a model saved before training loads its optimizer state cleanly.
 
     Raises:
         ValueError: unknown entry, negative beta, or an argument `BetaVAE` refuses.

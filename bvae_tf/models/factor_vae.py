@@ -21,7 +21,8 @@ class FactorVAE(BetaVAE):
     `trainable_weights`), then the discriminator, with its own optimizer
     (`discriminator_optimizer`), on codes of the same batch (`train_discriminator`).
     Both the discriminator and its optimizer's state are saved with the model. Reported:
-    `total_correlation` and `discriminator_loss`.
+    `total_correlation` and `discriminator_loss` (in `evaluate`, the discriminator's loss on
+    the validation batch's codes, untrained there).
 
     Args:
         tc_weight: float >= 0, Kim and Mnih's gamma. Defaults to 10.0.
@@ -101,6 +102,18 @@ class FactorVAE(BetaVAE):
         self.discriminator_loss_tracker.update_state(self.train_discriminator(codes))
         return {**logs, "discriminator_loss": self.discriminator_loss_tracker.result()}
 
+    def test_step(self, data):
+        logs = super().test_step(data)
+        images = keras.utils.unpack_x_y_sample_weight(self._draw(data, "validation"))[0]
+        outputs = self(images, training=False)
+        codes = objectives.sample_posterior(outputs["z_mean"], outputs["z_log_var"],
+                                            self.seed_generator)
+        permuted = objectives.permute_dims(codes, self.seed_generator)
+        self.discriminator_loss_tracker.update_state(objectives.discriminator_loss(
+            self.discriminator(codes, training=False),
+            self.discriminator(permuted, training=False)))
+        return {**logs, "discriminator_loss": self.discriminator_loss_tracker.result()}
+
     def train_discriminator(self, codes):
         """One step of the discriminator on `codes` [batch, latent_dim] (Algorithm 2).
 
@@ -124,7 +137,7 @@ class FactorVAE(BetaVAE):
 
 
 def _discriminator(units, latent_dim, seed):
-    """Dense layers with leaky ReLU (slope 0.2) to two logits: [batch, latent_dim] -> [batch, 2]."""
+    """Dense layers, leaky ReLU (slope 0.2), two logits: [batch, latent_dim] -> [batch, 2]."""
     seeds = (None if seed is None else int(np.random.SeedSequence([seed, 1, index])
                                            .generate_state(1)[0])
              for index in range(len(units) + 1))

@@ -64,6 +64,20 @@ def test_one_step_reports_the_objectives_term(objective, architecture):
         assert not {id(v) for v in model.discriminator.weights} & {
             id(v) for v in model.trainable_weights}
         assert int(model.discriminator_optimizer.iterations) == 1
+        assert model.evaluate(images, verbose=0, return_dict=True)["discriminator_loss"] > 0
+
+
+def test_factor_vae_save_weights_keeps_the_discriminator_and_its_optimizer(tmp_path):
+    model = tiny("factor_vae")
+    model.fit(helpers.binary_images(8, model.image_shape), batch_size=4, verbose=0)
+    model.save_weights(tmp_path / "factor.weights.h5")  # as bvae_tf.training's resume state
+    restored = tiny("factor_vae")
+    restored.load_weights(tmp_path / "factor.weights.h5")
+    pairs = zip(model.discriminator.weights + model.discriminator_optimizer.variables,
+                restored.discriminator.weights + restored.discriminator_optimizer.variables)
+    for expected, actual in pairs:
+        np.testing.assert_array_equal(np.array(actual), np.array(expected))
+    assert int(restored.discriminator_optimizer.iterations) == 2
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
