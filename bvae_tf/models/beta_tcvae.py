@@ -15,8 +15,9 @@ class BetaTCVAE(BetaVAE):
 
     At beta = 1 this is Chen et al.'s Eq. 5 with alpha = gamma = 1 and their beta equal to
     `tc_weight + 1`, as disentanglement_lib's `BetaTCVAE` (`(beta - 1) * tc + kl_loss`).
-    The estimate (`bvae_tf.models.objectives.total_correlation`) is reported as
-    `total_correlation` beside the two losses.
+    The estimate (`bvae_tf.models.objectives.total_correlation`) takes a fresh sample of
+    each posterior from the model's seed generator (the decoder's sample stays inside
+    `call`) and is reported as `total_correlation` beside the two losses.
 
     Args:
         tc_weight: float >= 0, the total correlation's weight on top of the KL term's.

@@ -16,7 +16,8 @@ class FactorVAE(BetaVAE):
         total_correlation ~= mean_i log(D(z_i) / (1 - D(z_i)))      (Kim and Mnih, Eq. 2)
 
     D is a discriminator (dense layers, leaky ReLU, two logits) telling codes z ~ q(z)
-    from codes whose columns were shuffled apart (samples of prod_j q(z_j)). Each
+    from codes whose columns were shuffled apart (samples of prod_j q(z_j)); z is a fresh
+    sample of each posterior from the model's seed generator. Each
     `train_step` first updates the VAE (the discriminator held fixed: it is not among
     `trainable_weights`), then the discriminator, with its own optimizer
     (`discriminator_optimizer`), on codes of the same batch (`train_discriminator`).
