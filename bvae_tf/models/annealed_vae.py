@@ -39,8 +39,7 @@ class AnnealedVAE(BetaVAE):
     10.0
 
     References:
-        Burgess et al., "Understanding disentangling in beta-VAE", 2018, Eq. 8 and
-        Section 4.
+        Burgess et al., "Understanding disentangling in beta-VAE", 2018, Eq. 8.
     """
 
     def __init__(self, max_capacity=25.0, capacity_steps=100_000, **kwargs):

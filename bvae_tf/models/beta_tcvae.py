@@ -38,7 +38,8 @@ class BetaTCVAE(BetaVAE):
 
     References:
         Chen, Li, Grosse and Duvenaud, "Isolating Sources of Disentanglement in
-        Variational Autoencoders", NeurIPS 2018, Eq. 5 and Section 4.1.
+        Variational Autoencoders", NeurIPS 2018, Eq. 5 (as disentanglement_lib cites it)
+        and minibatch-weighted sampling.
     """
 
     def __init__(self, tc_weight=5.0, dataset_size=None, **kwargs):

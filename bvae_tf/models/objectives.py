@@ -14,8 +14,8 @@ test checks it against a few lines of numpy. The models (`BetaTCVAE`, `DIPVAE`,
     discriminator_loss  the discriminator's cross-entropy: codes class 0, permuted class 1
 
 References:
-    Chen et al., "Isolating Sources of Disentanglement in VAEs", NeurIPS 2018, Eq. 5 and
-    Section 4.1 (minibatch-weighted sampling); Kumar et al., "Variational Inference of
+    Chen et al., "Isolating Sources of Disentanglement in VAEs", NeurIPS 2018, Eq. 5 (as
+    disentanglement_lib cites it) and the minibatch-weighted sampling estimator; Kumar et al., "Variational Inference of
     Disentangled Latent Concepts from Unlabeled Observations", ICLR 2018, Eq. 6 and 7;
     Burgess et al., "Understanding disentangling in beta-VAE", 2018, Eq. 8; Kim and Mnih,
     "Disentangling by Factorising", ICML 2018, Eq. 2 and Algorithm 1 and 2.
@@ -61,7 +61,7 @@ def sample_posterior(z_mean, z_log_var, seed):
 def total_correlation(z, z_mean, z_log_var, dataset_size):
     """Returns the minibatch-weighted-sampling estimate of TC = KL(q(z) || prod_j q(z_j)).
 
-    With B codes z_i ~ q(z | x_i) of a batch drawn from N examples (Chen et al., Section 4.1):
+    With B codes z_i ~ q(z | x_i) of a batch drawn from N examples (Chen et al.'s MWS):
 
         log q(z_i)   ~= logsumexp_k log q(z_i | x_k)     - log(N * B)
         log q(z_ij)  ~= logsumexp_k log q(z_ij | x_k)    - log(N * B)
