@@ -106,9 +106,11 @@ def _add_train(subparsers, parents):
     parser = subparsers.add_parser(
         "train", parents=parents, help="Train one zoo entry as the paper did: the sweeps' "
         "trial runner on one point (model, encoder, record, scores).")
-    parser.add_argument("--model", required=True, choices=zoo.NAMES, help="Zoo entry.")
+    parser.add_argument("--model", required=True, choices=zoo.NAMES + zoo.OBJECTIVE_NAMES,
+                        help="Zoo entry: the paper's, or one of the other objectives "
+                        "(zoo/objectives.md) with its defaults.")
     parser.add_argument("--beta", type=_number(0, 1e6), required=True,
-                        help="Weight of the KL term, from 0 to 1e6.")
+                        help="Weight of the KL term (AnnealedVAE: of |KL - C|), from 0 to 1e6.")
     parser.add_argument("--seed", type=SEED, default=0, help="Seed of the model's "
                         "initialisation, the epoch orders, the noise, the MNIST subset and the "
                         "scores' sampling (default: 0).")

@@ -46,7 +46,7 @@ class TrialSpec:
     """One grid point: a zoo entry at one beta and seed (and, for MNIST, one fraction).
 
     Args:
-        entry: str, a name in `bvae_tf.zoo.NAMES`.
+        entry: str, a name in `bvae_tf.zoo.NAMES` or `bvae_tf.zoo.OBJECTIVE_NAMES`.
         beta: float >= 0, the KL weight.
         seed: int >= 0, seeds the model, the epoch orders, the noise, the MNIST subset and
             the scorer's sampling.

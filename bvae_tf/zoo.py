@@ -1,4 +1,4 @@
-"""The model zoo: the paper's six beta-VAEs as one table, and a constructor per entry.
+"""The model zoo: the paper's six beta-VAEs and their successors as one table.
 
 `ENTRIES` is the only place that states what an entry is: its dataset, architecture, layer
 sizes, latent size, learning-rate rule and where each number comes from. Every other module
@@ -16,6 +16,13 @@ read line by line in `docs/protocol.md`.
 | `mnist_fc`       | mnist  | fc           | 16     | no        |
 | `mnist_conv`     | mnist  | conv         | 16     | no        |
 
+`NAMES` are the paper's entries, one constructor each; `names(dataset)` lists them. Beside
+them, `OBJECTIVE_NAMES`: the shapes `fc` and `conv` nets trained by the field's other
+objectives (`<architecture>_<objective>`: `beta_tcvae`, `dip_vae_i`, `dip_vae_ii`,
+`annealed_vae`, `factor_vae`; classes in `bvae_tf.models`). They are built by
+`build(name)` and `get(name)` like the paper's, but join no reproduction profile, reference
+study or paper card.
+
 Example:
 >>> from bvae_tf import zoo
 >>> model = zoo.fc(beta=4.0, seed=0)
@@ -26,6 +33,7 @@ Example:
 """
 
 import dataclasses
+import functools
 import math
 
 DATASETS = ("shapes", "mnist")
@@ -49,6 +57,8 @@ class ZooEntry:
         learning_rate: float, Adam's learning rate.
         beta_zero_learning_rate: float or None, the learning rate at beta = 0 if different.
         sources: dict, field name -> where its value comes from.
+        model_class: str, the `bvae_tf.models` class built. Defaults to "BetaVAE".
+        model_options: dict, that class's own arguments (its objective's). Defaults to {}.
     """
 
     name: str
@@ -61,6 +71,8 @@ class ZooEntry:
     learning_rate: float
     beta_zero_learning_rate: float | None
     sources: dict
+    model_class: str = "BetaVAE"
+    model_options: dict = dataclasses.field(default_factory=dict)
 
     def learning_rate_at(self, beta):
         """Returns the paper's learning rate for this entry at `beta`.
@@ -139,21 +151,55 @@ ENTRIES = {
     )
 }
 NAMES = tuple(ENTRIES)
+# The shapes training split's size: beta-TCVAE's dataset_size (`bvae_tf.data.shapes`).
+_SHAPES_TRAIN_SIZE = 186_915
+# objective -> (model class, its arguments, source), on the paper's shapes nets.
+_OBJECTIVES = {
+    "beta_tcvae": ("BetaTCVAE", {"tc_weight": 5.0, "dataset_size": _SHAPES_TRAIN_SIZE},
+                   ("Chen et al. 2018, Eq. 5; tc_weight 5 = their beta 6 (disentanglement_lib); "
+                    "dataset_size: the shapes train split")),
+    "dip_vae_i": ("DIPVAE", {"dip_type": "i", "lambda_od": 10.0, "lambda_d": 100.0},
+                  "Kumar et al. 2018, Eq. 6: lambda_d = 10 lambda_od"),
+    "dip_vae_ii": ("DIPVAE", {"dip_type": "ii", "lambda_od": 10.0, "lambda_d": 10.0},
+                   "Kumar et al. 2018, Eq. 7: lambda_d = lambda_od"),
+    "annealed_vae": ("AnnealedVAE", {"max_capacity": 25.0, "capacity_steps": 6_400},
+                     ("Burgess et al. 2018, Eq. 8: C to 25 nats over the images of their "
+                      "100,000 steps of 64, i.e. 6,400 steps of the paper's batch of 1000; "
+                      "their gamma is beta (1000 there)")),
+    "factor_vae": ("FactorVAE", {"tc_weight": 10.0},
+                   "Kim and Mnih 2018, Eq. 2; discriminator and its Adam from their Appendix"),
+}
+
+
+def _objective_entry(architecture, objective):
+    model_class, options, source = _OBJECTIVES[objective]
+    base = ENTRIES[architecture]
+    return dataclasses.replace(base, name=f"{architecture}_{objective}", model_class=model_class,
+                               model_options=dict(options),
+                               sources={**base.sources, "model_options": source})
+
+
+OBJECTIVE_ENTRIES = {item.name: item for item in (
+    _objective_entry(architecture, objective)
+    for objective in _OBJECTIVES for architecture in ("fc", "conv"))}
+OBJECTIVE_NAMES = tuple(OBJECTIVE_ENTRIES)
+ENTRIES.update(OBJECTIVE_ENTRIES)
 
 
 def entry(name):
-    """Returns the `ZooEntry` called `name`.
+    """Returns the `ZooEntry` called `name` (in `NAMES` or `OBJECTIVE_NAMES`).
 
     Raises:
-        ValueError: if `name` is not in `NAMES` (the message lists them).
+        ValueError: if `name` is in neither (the message lists them).
     """
     if name not in ENTRIES:
-        raise ValueError(f"Unknown zoo entry {name!r}; choose one of {', '.join(NAMES)}.")
+        raise ValueError(f"Unknown zoo entry {name!r}; choose one of "
+                         f"{', '.join(NAMES + OBJECTIVE_NAMES)}.")
     return ENTRIES[name]
 
 
 def names(dataset=None):
-    """Returns the entry names, in zoo order, of one dataset ("shapes", "mnist") or all.
+    """Returns the paper's entry names, in zoo order, of one dataset ("shapes", "mnist") or all.
 
     Raises:
         ValueError: for an unknown dataset.
@@ -162,7 +208,7 @@ def names(dataset=None):
         return NAMES
     if dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}: expected one of {DATASETS}.")
-    return tuple(name for name, item in ENTRIES.items() if item.dataset == dataset)
+    return tuple(name for name in NAMES if ENTRIES[name].dataset == dataset)
 
 
 def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
@@ -170,8 +216,8 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
     """Returns zoo entry `name` as a compiled `BetaVAE` with the paper's defaults.
 
     Args:
-        name: str, a name in `NAMES`.
-        beta: float >= 0, weight of the KL term. Defaults to 1.0.
+        name: str, a name in `NAMES` or `OBJECTIVE_NAMES`.
+        beta: float >= 0, weight of the KL term (AnnealedVAE: of |KL - C|). Defaults to 1.0.
         latent_dim: int or None: the entry's (paper) when None.
         seed: int or None, seeds initializers and sampling. Defaults to 0.
         learning_rate: float or "auto": the entry's rule (`ZooEntry.learning_rate_at`).
@@ -183,18 +229,18 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
             (`bvae_tf.speed`; `$BVAE_TF_JIT_COMPILE` overrides).
         batch_size: int, the batch the model will train at: what "auto" is measured at.
             Defaults to 1000 (the paper's).
-        **model_options: further `BetaVAE` arguments (e.g. `batch_norm_momentum`).
+        **model_options: further arguments of the entry's class (e.g.
+            `batch_norm_momentum`, `tc_weight`), over the entry's `model_options`.
 
     Returns:
-        A compiled `bvae_tf.models.BetaVAE` (optimizer: Adam with TensorFlow's fused update,
-        `bvae_tf.speed.Adam`), its optimizer built so that a model saved before training
-        loads its optimizer state cleanly.
+        A compiled `bvae_tf.models.BetaVAE` (or the entry's subclass: `model_class`), with
+        Adam and TensorFlow's fused update (`bvae_tf.speed.Adam`), its optimizer built so
+        that a model saved before training loads its optimizer state cleanly.
 
     Raises:
         ValueError: unknown entry, negative beta, or an argument `BetaVAE` refuses.
     """
-    from bvae_tf import speed
-    from bvae_tf.models import BetaVAE
+    from bvae_tf import models, speed
 
     item = entry(name)
     if learning_rate != "auto" and (
@@ -207,7 +253,8 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
         config["latent_dim"] = latent_dim
     precision, jit_compile = speed.resolve(config, batch_size, precision, jit_compile,
                                            measure_missing=False)
-    model = BetaVAE(beta=beta, seed=seed, precision=precision, **config, **model_options)
+    model = getattr(models, item.model_class)(beta=beta, seed=seed, precision=precision,
+                                              **config, **{**item.model_options, **model_options})
     if learning_rate == "auto":
         learning_rate = item.learning_rate_at(model.beta)
     model.compile(optimizer=speed.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON),
@@ -269,11 +316,22 @@ def mnist_conv(beta=1.0, **options):
 def get(name):
     """Returns the constructor of zoo entry `name` (`get("fc") is fc`).
 
+    An entry of `OBJECTIVE_NAMES` has no function of its own: its constructor is `build`
+    with the name filled in.
+
+    Example:
+        >>> get("fc_dip_vae_ii").args
+        ('fc_dip_vae_ii',)
+
     Raises:
-        ValueError: if `name` is not in `NAMES`.
+        ValueError: if `name` is in neither `NAMES` nor `OBJECTIVE_NAMES`.
     """
-    return globals()[entry(name).name]
+    item = entry(name)
+    if item.name in OBJECTIVE_ENTRIES:
+        return functools.partial(build, item.name)
+    return globals()[item.name]
 
 
-__all__ = ["ENTRIES", "NAMES", "ZooEntry", "build", "conv", "conv_denoising", "entry", "fc",
-           "fc_denoising", "get", "mnist_conv", "mnist_fc", "names"]
+__all__ = ["ENTRIES", "NAMES", "OBJECTIVE_ENTRIES", "OBJECTIVE_NAMES", "ZooEntry", "build",
+           "conv", "conv_denoising", "entry", "fc", "fc_denoising", "get", "mnist_conv",
+           "mnist_fc", "names"]

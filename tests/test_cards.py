@@ -18,7 +18,7 @@ def test_the_committed_cards_are_what_the_command_writes(tmp_path):
         path.unlink()
     written = cards.write_cards(copy)
     assert sorted(path.name for path in written) == sorted(
-        [f"{name}.md" for name in zoo.NAMES] + ["README.md"])
+        [f"{name}.md" for name in zoo.NAMES] + ["README.md", "objectives.md"])
     for path in written:
         assert filecmp.cmp(path, ZOO_DIR / path.name, shallow=False), (
             f"zoo/{path.name} differs from what `bvae-tf zoo cards` writes: run it and commit")

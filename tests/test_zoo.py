@@ -129,8 +129,10 @@ def test_names_and_unknown_entries():
 
 def test_every_number_of_the_table_has_a_source():
     for entry in zoo.ENTRIES.values():
+        objective = {"model_options"} if entry.name in zoo.OBJECTIVE_NAMES else set()
         assert set(entry.sources) == {"image_shape", "latent_dim", "learning_rate",
-                                      "beta_zero_learning_rate", "layers", "denoising"}
+                                      "beta_zero_learning_rate", "layers", "denoising",
+                                      *objective}
         assert all(isinstance(text, str) and text for text in entry.sources.values())
 
 
@@ -140,3 +142,51 @@ def test_precision_and_xla_reach_the_model_and_the_optimizer_is_fused_adam():
     model = zoo.fc(beta=4.0, precision="mixed_bfloat16", jit_compile=True, latent_dim=3)
     assert (model.precision, model.jit_compile, model.latent_dim) == ("mixed_bfloat16", True, 3)
     assert isinstance(model.optimizer, speed.Adam) and model.optimizer.epsilon == 1e-8
+
+
+OBJECTIVE_CLASSES = {"beta_tcvae": "BetaTCVAE", "dip_vae_i": "DIPVAE", "dip_vae_ii": "DIPVAE",
+                     "annealed_vae": "AnnealedVAE", "factor_vae": "FactorVAE"}
+
+
+def test_objective_entries_are_the_paper_nets_apart_from_the_paper_lists():
+    assert zoo.OBJECTIVE_NAMES == tuple(f"{architecture}_{objective}"
+                                        for objective in OBJECTIVE_CLASSES
+                                        for architecture in ("fc", "conv"))
+    assert set(zoo.OBJECTIVE_NAMES).isdisjoint(zoo.NAMES + zoo.names("shapes"))
+    for name in zoo.OBJECTIVE_NAMES:
+        item = zoo.entry(name)
+        assert item.model_config() == zoo.entry(item.architecture).model_config()
+        assert item.model_class == OBJECTIVE_CLASSES[name.split("_", 1)[1]]
+    assert zoo.entry("fc_dip_vae_ii").model_options["dip_type"] == "ii"
+
+
+def _shapes_images(shapes_data, num):
+    random_state = np.random.RandomState(0)
+    factors = shapes_data.sample_factors(num, random_state)
+    return shapes_data.sample_observations_from_factors(factors, random_state)
+
+
+@pytest.mark.parametrize("name", zoo.OBJECTIVE_NAMES)
+def test_objective_entry_trains_a_step_on_shapes(name, shapes_data):
+    model = zoo.get(name)(beta=1.0, seed=0)
+    assert type(model).__name__ == OBJECTIVE_CLASSES[name.split("_", 1)[1]]
+    assert helpers.trainable_count(model) == EXPECTED_TRAINABLE[model.architecture]
+    model.run_eagerly = True
+    history = model.fit(_shapes_images(shapes_data, 8), batch_size=8, verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+
+
+# Each writes a ~170 MB .keras file (the paper's nets, Adam's slots): slow.
+@pytest.mark.slow
+@pytest.mark.parametrize("name", zoo.OBJECTIVE_NAMES)
+def test_objective_entry_saves_loads_and_exports(name, shapes_data, tmp_path):
+    from bvae_tf import export
+
+    model = zoo.get(name)(beta=1.0, seed=0)
+    images = _shapes_images(shapes_data, 4)
+    model.run_eagerly = True
+    model.fit(images, batch_size=4, verbose=0)
+    loaded = helpers.check_saved_model_round_trip(model, images, tmp_path / f"{name}.keras")
+    path = export.export_encoder(loaded, tmp_path / "served", name)
+    np.testing.assert_allclose(export.load_encoder(path)(images), model.encode(images),
+                               rtol=1e-5, atol=1e-5)

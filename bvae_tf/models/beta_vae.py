@@ -182,14 +182,26 @@ class BetaVAE(keras.Model):
         rate = distributions.kl_divergence(y_pred["z_mean"], y_pred["z_log_var"])
         reconstruction_loss = ops.mean(distortion)
         kl_loss = ops.mean(rate)
-        beta = ops.cast(self.beta_variable, kl_loss.dtype)
-        loss = reconstruction_loss + ops.where(beta > 0.0, beta * kl_loss, 0.0)
+        loss = reconstruction_loss + self.regularizer(kl_loss, y_pred)
         for loss_term in self.losses:
             loss = loss + ops.sum(loss_term)
         batch_size = ops.shape(distortion)[0]
         self.reconstruction_loss_tracker.update_state(reconstruction_loss, batch_size)
         self.kl_loss_tracker.update_state(kl_loss, batch_size)
         return loss
+
+    def regularizer(self, kl_loss, y_pred):
+        """Returns the loss's term beside the reconstruction: beta * kl_loss (0 at beta = 0).
+
+        The one method the family's other objectives override (`bvae_tf.models.BetaTCVAE`,
+        `DIPVAE`, `AnnealedVAE`, `FactorVAE`), as disentanglement_lib's `regularizer`.
+
+        Args:
+            kl_loss: float32 scalar tensor, the batch's mean KL(q(z | x) || N(0, I)).
+            y_pred: dict of `call`'s outputs (`z_mean`, `z_log_var`, `logits`).
+        """
+        beta = ops.cast(self.beta_variable, kl_loss.dtype)
+        return ops.where(beta > 0.0, beta * kl_loss, 0.0)
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         """`keras.Model.fit`, after checking the image shape and, if denoising, the noise.

@@ -20,6 +20,21 @@ def check_beta(beta):
     return float(beta)
 
 
+def check_non_negative(value, name):
+    """Returns `value` as a float; raises ValueError, naming it, unless finite and >= 0."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0.0
+            or not math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+    return float(value)
+
+
+def check_count(value, name):
+    """Returns `value` as an int; raises ValueError, naming it, unless a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1; got {value!r}.")
+    return int(value)
+
+
 def check_sizes(config):
     """Raises ValueError if the decoder of a "conv" config cannot produce the image size."""
     if config["architecture"] != "conv":

@@ -21,7 +21,7 @@ import shutil
 import zipfile
 
 from bvae_tf import results, serving, zoo
-from bvae_tf.reports import figures, samples, tables
+from bvae_tf.reports import figures, objective_cards, samples, tables
 
 CARD_NOTE = ("<!-- Written by `bvae-tf zoo cards` from zoo/records and bvae_tf/zoo.py; "
              "do not edit by hand. -->")
@@ -336,7 +336,10 @@ def _draw_figure(name, own, images_dir):
 
 
 def write_cards(zoo_dir=None):
-    """Writes `zoo/<entry>.md` for every zoo entry, its figure, and the index `zoo/README.md`.
+    """Writes the cards: a card and figure per paper entry, `README.md`, `objectives.md`.
+
+    `zoo/<entry>.md` for every entry of `zoo.NAMES`, the index `zoo/README.md`, and
+    `zoo/objectives.md` for the other objectives (`bvae_tf.reports.objective_cards`).
 
     Returns:
         list of the paths written.
@@ -359,7 +362,10 @@ def write_cards(zoo_dir=None):
         index.append(f"| [{name}]({name}.md) | {zoo.entry(name).dataset} | {count} |")
     readme = zoo_dir / "README.md"
     readme.write_text("\n".join(index) + "\n", encoding="utf-8")
-    return [*written, readme]
+    objectives = zoo_dir / "objectives.md"
+    objectives.write_text(objective_cards.card_text(parameter_count, CARD_NOTE),
+                          encoding="utf-8")
+    return [*written, readme, objectives]
 
 
 __all__ = ["collect", "default_zoo_dir", "reference_records", "write_cards"]
