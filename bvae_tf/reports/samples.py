@@ -114,10 +114,8 @@ def model_file(results_dir, record):
 
 
 def load_model(path):
-    """Loads a saved `.keras` beta-VAE (importing `bvae_tf.models` registers its classes)."""
+    """Loads a saved `.keras` beta-VAE (`import bvae_tf` registers its classes)."""
     import keras
-
-    import bvae_tf.models  # noqa: F401  (registers BetaVAE for deserialization)
 
     return keras.saving.load_model(path, compile=False)
 
