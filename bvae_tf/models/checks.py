@@ -195,9 +195,9 @@ def _check_pixel_values(images, where, likelihood="bernoulli"):
     if not bernoulli:
         return
     raise ValueError(
-        f"{where}: images must hold pixels in [0, 1] (the model's likelihood is Bernoulli); "
-        f"got values from {low} to {high}. Scale them into [0, 1] first: images / 255 for "
-        "8-bit grey levels, or np.clip(images, 0, 1) if they only overshoot slightly; or use "
+        f"{where}: images must hold pixels in [0, 1]; got values from {low} to {high}. The "
+        "model's likelihood is Bernoulli: scale them into [0, 1] first (images / 255 for "
+        "8-bit grey levels, or np.clip(images, 0, 1) if they only overshoot slightly), or use "
         "a model built with likelihood='gaussian', which takes any real values."
     )
 
