@@ -111,7 +111,8 @@ def check_batch_shape(shape, image_shape, where):
         raise ValueError(
             f"{where}: expected images of shape (batch, {', '.join(map(str, image_shape))}); "
             f"got shape {tuple(shape)}. Use the data of the model's dataset, or a model built "
-            f"with image_shape={tuple(shape[1:])}."
+            f"with image_shape={tuple(shape[1:])} (e.g. bvae_tf.zoo.build(name, "
+            f"image_shape={tuple(shape[1:])}))."
         )
 
 
