@@ -237,8 +237,8 @@ def build(name, beta=1.0, *, latent_dim=None, image_shape=None, seed=0, learning
     config = item.model_config()
     if latent_dim is not None:
         config["latent_dim"] = latent_dim
-    paper_shape = isinstance(image_shape, (tuple, list)) and tuple(image_shape) == item.image_shape
-    if image_shape is not None and not paper_shape:
+    paper = isinstance(image_shape, (tuple, list)) and tuple(image_shape) == item.image_shape
+    if image_shape is not None and not paper:
         config["image_shape"] = image_shape
         if item.architecture == "conv":  # the channels: BetaVAE derives the grid's size
             config["decoder_reshape"] = config["decoder_reshape"][-1]
@@ -321,5 +321,5 @@ def get(name):
     return globals()[entry(name).name]
 
 
-__all__ = ["AUTHORS_CHOICES", "ENTRIES", "NAMES", "ZooEntry", "build", "conv", "conv_denoising", "entry", "fc",
-           "fc_denoising", "get", "mnist_conv", "mnist_fc", "names"]
+__all__ = ["AUTHORS_CHOICES", "ENTRIES", "NAMES", "ZooEntry", "build", "conv", "conv_denoising",
+           "entry", "fc", "fc_denoising", "get", "mnist_conv", "mnist_fc", "names"]
