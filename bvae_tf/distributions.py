@@ -4,7 +4,8 @@ Layers return tensors; these functions turn them into `tfp.distributions` object
 two terms of the loss. TFP stays here and in `BetaVAE.compute_loss`: `tfp.layers` are
 Keras 2 layers and do not work in Keras 3 models.
 
-    distortion = -log p(x | z)            Bernoulli on logits, summed over pixels
+    distortion = -log p(x | z)            Bernoulli on logits, or Gaussian of unit variance
+                                          on means, summed over pixels
     rate       = KL(q(z | x) || p(z))     analytic, summed over latents
 
 References:
@@ -18,6 +19,9 @@ import tensorflow_probability as tfp
 from sklearn.utils import check_random_state
 
 tfd = tfp.distributions
+
+# The decoder's pixel distributions p(x | z): what its outputs parametrize.
+LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 def _at_least_float32(tensor):
@@ -122,6 +126,61 @@ def _log_likelihood(logits, targets):
         return upstream * (targets - tf.sigmoid(logits)), upstream * logits
 
     return log_likelihood, gradient
+
+
+def gaussian_log_likelihood(means, targets):
+    """Returns log p(targets | means) of every example under N(means, 1), summed over pixels.
+
+        log p = -0.5 * sum((targets - means)**2) - 0.5 * D * log(2 pi),   D pixels
+
+    The variance is fixed at 1 in the data's units: scale the data so that unit noise fits it
+    (e.g. standardize it), or lower beta. Computed in float32 at least.
+
+    Args:
+        means: float tensor [batch, height, width, channels] (any rank >= 2).
+        targets: float tensor of the same shape, any real values.
+
+    Returns:
+        Float tensor [batch].
+
+    Example:
+    >>> round(float(gaussian_log_likelihood(tf.zeros([1, 2, 2, 1]),
+    ...                                     tf.ones([1, 2, 2, 1]))[0]), 4)  # -2 - 2 log(2 pi)
+    -5.6758
+    """
+    means = _at_least_float32(means)
+    flat_means = tf.reshape(means, [tf.shape(means)[0], -1])
+    flat_targets = tf.reshape(tf.cast(targets, means.dtype), tf.shape(flat_means))
+    pixels = tfd.Independent(tfd.Normal(flat_means, 1.0), reinterpreted_batch_ndims=1)
+    return pixels.log_prob(flat_targets)
+
+
+def log_likelihood(likelihood, outputs, targets):
+    """Returns log p(targets | z) of every example, [batch], from the decoder's `outputs`.
+
+    Args:
+        likelihood: str, one of `LIKELIHOODS`: "bernoulli" (`outputs` are logits, see
+            `bernoulli_log_likelihood`) or "gaussian" (`outputs` are the means, see
+            `gaussian_log_likelihood`).
+        outputs: float tensor [batch, height, width, channels], the decoder's outputs.
+        targets: float tensor of the same shape.
+    """
+    if likelihood == "gaussian":
+        return gaussian_log_likelihood(outputs, targets)
+    return bernoulli_log_likelihood(outputs, targets)
+
+
+def pixel_means(likelihood, outputs):
+    """Returns E[x | z] from the decoder's `outputs`: sigmoid(logits), or the Gaussian means.
+
+    Example:
+    >>> pixel_means("bernoulli", tf.zeros([1, 2])).numpy().tolist()
+    [[0.5, 0.5]]
+    >>> pixel_means("gaussian", [[3.0]]).numpy().tolist()
+    [[3.0]]
+    """
+    outputs = _at_least_float32(outputs)
+    return tf.sigmoid(outputs) if likelihood == "bernoulli" else outputs
 
 
 def sample_codes(z_mean, z_log_var, random_state):

@@ -8,6 +8,10 @@ it without `bvae_tf`:
     encoder = tf.saved_model.load(path).signatures["serving_default"]
     z_mean = encoder(images=batch)["z_mean"]
 
+The model's likelihood is saved beside the signature, as the variable collection
+`likelihood` (a string variable; absent from encoders exported before it: "bernoulli"), so
+that `Encoder` checks pixels as the model does: in [0, 1], or any finite value for "gaussian".
+
 Example:
 >>> import tempfile
 >>> from bvae_tf import zoo
@@ -35,6 +39,7 @@ from bvae_tf.models import checks
 SIGNATURE = "serving_default"
 INPUT = "images"
 OUTPUTS = ("z_mean", "z_log_var")
+LIKELIHOOD = "likelihood"
 
 
 def export_encoder(model, directory, name, version=1, overwrite=False):
@@ -91,6 +96,8 @@ def _archive(model):
     # encoder as well wrote every variable twice (Keras 3.15), doubling the SavedModel.
     archive = keras.export.ExportArchive()
     archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=[spec])
+    likelihood = getattr(model, "likelihood", "bernoulli")
+    archive.add_variable_collection(LIKELIHOOD, [tf.Variable(likelihood, trainable=False)])
     return archive
 
 
@@ -146,19 +153,37 @@ def load_encoder(path, batch_size=1000):
             outputs.
     """
     version_dir = _version_dir(pathlib.Path(path))
-    signatures = _load_signatures(version_dir)
+    loaded = _load_saved_model(version_dir)
+    signatures = loaded.signatures
     if SIGNATURE not in signatures:
         raise ValueError(
             f"{version_dir} has no {SIGNATURE!r} signature (found {sorted(signatures)}); "
             f"expected an encoder written by bvae_tf.export.export_encoder."
         )
-    return Encoder(signatures[SIGNATURE], version_dir, batch_size)
+    return Encoder(signatures[SIGNATURE], version_dir, batch_size,
+                   _likelihood(loaded, version_dir))
 
 
-def _load_signatures(version_dir):
-    """The signatures of the SavedModel at `version_dir`; a damaged one raises ValueError."""
+def _likelihood(loaded, version_dir):
+    """The likelihood saved with an encoder: "bernoulli" when none was (older exports)."""
+    saved = getattr(loaded, LIKELIHOOD, None)
+    if saved is None:
+        return "bernoulli"
     try:
-        signatures = tf.saved_model.load(os.fspath(version_dir)).signatures
+        likelihood = saved[0].numpy().decode("utf-8")
+    except (TypeError, IndexError, AttributeError, UnicodeDecodeError):
+        likelihood = saved
+    if likelihood not in distributions.LIKELIHOODS:
+        raise ValueError(f"{version_dir} saves the likelihood {likelihood!r}, not one of "
+                         f"{distributions.LIKELIHOODS}; export the encoder again with "
+                         "bvae_tf.export.export_encoder.")
+    return likelihood
+
+
+def _load_saved_model(version_dir):
+    """The SavedModel at `version_dir`; a damaged one raises ValueError."""
+    try:
+        loaded = tf.saved_model.load(os.fspath(version_dir))
         _check_fingerprint(version_dir)  # after the load: TF crashes on a graphless file
     except Exception as error:  # TF's loader fails on damaged files with a dozen types
         reason = (str(error).strip().splitlines() or [""])[0][:300]
@@ -168,7 +193,7 @@ def _load_signatures(version_dir):
             "command that wrote it, or call bvae_tf.export.export_encoder(model, directory, "
             "name, overwrite=True)."
         ) from error
-    return signatures
+    return loaded
 
 
 def _check_fingerprint(version_dir):
@@ -237,19 +262,21 @@ def _check_signature(images, outputs, path):
 class Encoder:
     """An exported encoder: callable on images, returning the posterior means.
 
-    Images are checked before they reach the SavedModel, as in `BetaVAE.encode`: pixels in
-    [0, 1], finite, of a real dtype other than uint8 (pass `images / 255` for 8-bit
-    pixels); anything else raises a ValueError naming `images` and the fix.
+    Images are checked before they reach the SavedModel, as in `BetaVAE.encode`: of the
+    signature's image shape, finite, in [0, 1] unless the model's likelihood is "gaussian",
+    of a real dtype other than uint8 (pass `images / 255` for 8-bit pixels); anything else
+    raises a ValueError naming `images` and the fix.
 
     Attributes:
         path: `pathlib.Path` of the version directory.
         image_shape: tuple (H, W, C) the signature accepts.
         latent_dim: int.
+        likelihood: str, the exported model's ("bernoulli" or "gaussian").
 
     Example: see the module docstring.
     """
 
-    def __init__(self, signature, path, batch_size=1000):
+    def __init__(self, signature, path, batch_size=1000, likelihood="bernoulli"):
         _, inputs = signature.structured_input_signature
         outputs = signature.structured_outputs
         if INPUT not in inputs or any(key not in outputs for key in OUTPUTS):
@@ -262,6 +289,7 @@ class Encoder:
         self.image_shape = tuple(inputs[INPUT].shape[1:])
         self.latent_dim = int(outputs["z_mean"].shape[-1])
         self.batch_size = batch_size
+        self.likelihood = likelihood
         self._signature = signature
 
     def __call__(self, images):
@@ -306,4 +334,5 @@ class Encoder:
         return distributions.sample_codes(*self.distribution_parameters(images), random_state)
 
     def _as_images(self, images):
-        return checks.as_images(images, self.image_shape, f"Encoder at {self.path}")
+        return checks.as_images(images, self.image_shape, f"Encoder at {self.path}",
+                                self.likelihood)

@@ -15,7 +15,9 @@ again.
 
 Precedence: an explicit argument ("float32", True, ...) wins; an "auto" argument takes
 `$BVAE_TF_PRECISION` / `$BVAE_TF_JIT_COMPILE` when set (same values as the arguments,
-booleans as true/false/1/0); what is still "auto" is probed.
+booleans as true/false/1/0); a precision still "auto" follows Keras' global dtype policy
+when it is not the default float32 ("mixed_bfloat16"; any other raises ValueError); what is
+still "auto" is probed.
 
 The probe trains with the zoo's optimizer, `bvae_tf.models.Adam` (Keras' Adam on TensorFlow's fused kernel), the same math in
 one pass over each variable instead of about ten.
@@ -47,7 +49,7 @@ import tensorflow as tf
 
 from bvae_tf.data import cache
 from bvae_tf.models import Adam, BetaVAE
-from bvae_tf.models.beta_vae import PRECISIONS
+from bvae_tf.models.beta_vae import PRECISIONS, global_precision
 
 PRECISION_ENV = "BVAE_TF_PRECISION"
 JIT_COMPILE_ENV = "BVAE_TF_JIT_COMPILE"
@@ -58,7 +60,8 @@ TOLERANCE = 0.03
 CACHE_SUBDIR = "speed-v1"
 CACHE_FILE = "probes.json"
 # BetaVAE arguments that do not change the cost of a training step: left out of the key.
-_NOT_SPEED = ("beta", "seed", "denoising", "precision", "name")
+_NOT_SPEED = ("beta", "seed", "denoising", "precision", "name", "batch_norm_momentum",
+              "batch_norm_epsilon", "validation_statistics")
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 _CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -357,6 +360,8 @@ def _requested(precision, jit_compile):
     jit_compile = _check_jit_compile(jit_compile, "jit_compile")
     if precision == AUTO and os.environ.get(PRECISION_ENV):
         precision = _check_precision(os.environ[PRECISION_ENV].strip(), f"${PRECISION_ENV}")
+    if precision == AUTO and keras.config.dtype_policy().name != "float32":
+        precision = global_precision()  # the user's global policy, or a ValueError
     if jit_compile == AUTO and os.environ.get(JIT_COMPILE_ENV):
         jit_compile = _check_jit_compile(os.environ[JIT_COMPILE_ENV], f"${JIT_COMPILE_ENV}")
     return precision, jit_compile

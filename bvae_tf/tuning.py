@@ -244,9 +244,7 @@ class StudyTuner(keras_tuner.Tuner):
 
     def load_model(self, trial_state):
         """Loads the trained `.keras` model of a finished trial from the results directory."""
-        import keras
-
-        import bvae_tf.models  # noqa: F401  (registers the custom objects)
+        import keras  # `import bvae_tf` registers the custom objects
 
         spec = self.hypermodel.spec(trial_state.hyperparameters.values)
         record = results.load_record(results.record_path(self.results_dir, spec.study,

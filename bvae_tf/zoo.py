@@ -23,6 +23,13 @@ objectives (`<architecture>_<objective>`: `beta_tcvae`, `dip_vae_i`, `dip_vae_ii
 `build(name)` and `get(name)` like the paper's, but join no reproduction profile, reference
 study or paper card.
 
+Defaults: every entry has the paper's sizes, latent size, learning-rate rule and Adam
+epsilon, but two of batch norm's settings are Keras' (`BetaVAE`'s defaults): momentum 0.99
+(the authors': 0.999) and validation on the moving averages (the authors' validation loss
+used the batch's own statistics). `**AUTHORS_CHOICES` gives the authors' in one line, as the
+paper profile trains; at 0.999 the moving averages, which `encode` and the exported encoder
+use, need thousands of steps to settle, so short runs do better with Keras' 0.99.
+
 Example:
 >>> from bvae_tf import zoo
 >>> model = zoo.fc(beta=4.0, seed=0)
@@ -30,15 +37,28 @@ Example:
 (10, 4.0, 0.001)
 >>> zoo.entry("mnist_conv").dataset, zoo.names("mnist")
 ('mnist', ('mnist_fc', 'mnist_conv'))
+>>> authors = zoo.fc(beta=4.0, **zoo.AUTHORS_CHOICES)
+>>> authors.batch_norm_momentum, authors.validation_statistics
+(0.999, 'batch_statistics')
+>>> rgb = zoo.conv(image_shape=(32, 32, 3), likelihood="gaussian")
+>>> rgb.decoder_reshape, rgb.likelihood
+((4, 4, 64), 'gaussian')
 """
 
 import dataclasses
 import functools
 import math
+import types
 
 DATASETS = ("shapes", "mnist")
 # `tf.train.AdamOptimizer`'s default epsilon (authors' code); Keras' default is 1e-7.
 ADAM_EPSILON = 1e-8
+# The authors' model settings where `BetaVAE`'s defaults are Keras' (docs/protocol.md,
+# Departures): batch norm's decay 0.999 (Keras 0.99), and validation on the batch's
+# statistics (their validation ran the training graph). `zoo.fc(**AUTHORS_CHOICES)`.
+AUTHORS_CHOICES = types.MappingProxyType(
+    {"batch_norm_momentum": 0.999, "validation_statistics": "batch_statistics"}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,26 +231,36 @@ def names(dataset=None):
     return tuple(name for name in NAMES if ENTRIES[name].dataset == dataset)
 
 
-def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
+def build(name, beta=1.0, *, latent_dim=None, image_shape=None, seed=0, learning_rate="auto",
           precision="auto", jit_compile="auto", batch_size=1000, **model_options):
-    """Returns zoo entry `name` as a compiled `BetaVAE` with the paper's defaults.
+    """Returns zoo entry `name` as a compiled `BetaVAE`: the paper's sizes, Keras' batch norm.
+
+    The entry's sizes, latent size, learning-rate rule and Adam epsilon are the paper's;
+    batch norm's momentum (0.99) and validation statistics ("moving_averages") are Keras'
+    unless given: pass `**AUTHORS_CHOICES` for the authors' (0.999, "batch_statistics").
 
     Args:
         name: str, a name in `NAMES` or `OBJECTIVE_NAMES`.
         beta: float >= 0, weight of the KL term (AnnealedVAE: of |KL - C|). Defaults to 1.0.
         latent_dim: int or None: the entry's (paper) when None.
+        image_shape: (height, width, channels) or None: the entry's (paper) when None. Any
+            shape for "fc" entries; for "conv" entries, height and width must be multiples
+            of the decoder's upsampling (8 for shapes' conv, 4 for mnist_conv), the
+            decoder's grid being derived from them (`BetaVAE`'s `decoder_reshape`).
         seed: int or None, seeds initializers and sampling. Defaults to 0.
         learning_rate: float or "auto": the entry's rule (`ZooEntry.learning_rate_at`).
         precision: "float32", "mixed_bfloat16" or "auto": the fastest on this machine if it
             has been measured (`bvae-tf speed`, or any trial: `bvae_tf.trial.run_trial`
             measures before it builds), else float32; a constructor never measures
-            (`bvae_tf.speed.resolve`; `$BVAE_TF_PRECISION` overrides).
+            (`bvae_tf.speed.resolve`; `$BVAE_TF_PRECISION` overrides, and a global Keras
+            policy such as `keras.mixed_precision.set_global_policy("mixed_bfloat16")` is
+            followed, or refused with a ValueError if a model cannot compute in it).
         jit_compile: bool or "auto": XLA where it measured faster here, else off
             (`bvae_tf.speed`; `$BVAE_TF_JIT_COMPILE` overrides).
         batch_size: int, the batch the model will train at: what "auto" is measured at.
             Defaults to 1000 (the paper's).
-        **model_options: further arguments of the entry's class (e.g.
-            `batch_norm_momentum`, `tc_weight`), over the entry's `model_options`.
+        **model_options: further arguments of the entry's class, replacing the entry's (e.g.
+            `likelihood="gaussian"`, `batch_norm_momentum`, `tc_weight`).
 
     Returns:
         A compiled `bvae_tf.models.BetaVAE` (or the entry's subclass: `model_class`), with
@@ -238,7 +268,8 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
         that a model saved before training loads its optimizer state cleanly.
 
     Raises:
-        ValueError: unknown entry, negative beta, or an argument `BetaVAE` refuses.
+        ValueError: unknown entry, negative beta, an image shape the entry cannot take (the
+            message says why), or an argument `BetaVAE` refuses.
     """
     from bvae_tf import models, speed
 
@@ -251,10 +282,16 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
     config = item.model_config()
     if latent_dim is not None:
         config["latent_dim"] = latent_dim
+    paper = isinstance(image_shape, (tuple, list)) and tuple(image_shape) == item.image_shape
+    if image_shape is not None and not paper:
+        config["image_shape"] = image_shape
+        if item.architecture == "conv":  # the channels: BetaVAE derives the grid's size
+            config["decoder_reshape"] = config["decoder_reshape"][-1]
+    config.update(model_options)
     precision, jit_compile = speed.resolve(config, batch_size, precision, jit_compile,
                                            measure_missing=False)
     model = getattr(models, item.model_class)(beta=beta, seed=seed, precision=precision,
-                                              **config, **{**item.model_options, **model_options})
+                                              **{**item.model_options, **config})
     if learning_rate == "auto":
         learning_rate = item.learning_rate_at(model.beta)
     model.compile(optimizer=speed.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON),
@@ -266,6 +303,10 @@ def build(name, beta=1.0, *, latent_dim=None, seed=0, learning_rate="auto",
 def fc(beta=1.0, **options):
     """The paper's fully connected shapes beta-VAE, compiled (options as `build`).
 
+    The paper's sizes and learning rates; batch norm as Keras' unless
+    `**AUTHORS_CHOICES` is passed (see `build`). Another `image_shape` changes the input
+    and output layers only.
+
     Encoder 4096 -> 1200 -> 1200 -> 10 (+ 10 log variances), decoder 10 -> 1200 -> 1200
     -> 1200 -> 4096 logits (paper; authors' `FcAutoencoder` defaults). Learning rate 1e-3,
     3e-5 at beta = 0 (paper).
@@ -275,6 +316,10 @@ def fc(beta=1.0, **options):
 
 def conv(beta=1.0, **options):
     """The paper's convolutional shapes beta-VAE, compiled (options as `build`).
+
+    The paper's sizes and learning rates; batch norm as Keras' unless
+    `**AUTHORS_CHOICES` is passed (see `build`). Another `image_shape` (height and width
+    multiples of 8) changes the decoder's grid, e.g. (32, 32, 3) -> 4x4x64.
 
     Encoder conv 3x3/2 16 -> conv 3x3/2 32 -> 1024 -> 10; decoder 1024 -> 4096 = 8x8x64 ->
     convT 3x3/2 16 -> convT 3x3/2 4 -> convT 3x3/2 1 (paper; authors' `ConvAutoencoder(64, 10)`).
@@ -332,6 +377,6 @@ def get(name):
     return globals()[item.name]
 
 
-__all__ = ["ENTRIES", "NAMES", "OBJECTIVE_ENTRIES", "OBJECTIVE_NAMES", "ZooEntry", "build",
-           "conv", "conv_denoising", "entry", "fc", "fc_denoising", "get", "mnist_conv",
-           "mnist_fc", "names"]
+__all__ = ["AUTHORS_CHOICES", "ENTRIES", "NAMES", "OBJECTIVE_ENTRIES", "OBJECTIVE_NAMES",
+           "ZooEntry", "build", "conv", "conv_denoising", "entry", "fc", "fc_denoising", "get",
+           "mnist_conv", "mnist_fc", "names"]

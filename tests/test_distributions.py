@@ -30,6 +30,20 @@ def test_bernoulli_log_likelihood_is_minus_the_cross_entropy(rank):
     np.testing.assert_allclose(actual.numpy(), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("rank", [2, 4])
+def test_gaussian_log_likelihood_is_unit_variance_normal_summed_over_pixels(rank):
+    rng = np.random.default_rng(3)
+    shape = (3, 12) if rank == 2 else (3, 4, 3, 2)
+    means = rng.normal(size=shape).astype(np.float32)
+    targets = rng.normal(scale=2, size=shape).astype(np.float32)  # standardized, not [0, 1]
+    pixels = (targets.astype(np.float64) - means) ** 2
+    expected = -0.5 * pixels.reshape(3, -1).sum(axis=1) - 0.5 * means[0].size * np.log(2 * np.pi)
+    actual = distributions.log_likelihood("gaussian", tf.constant(means), tf.constant(targets))
+    np.testing.assert_allclose(actual.numpy(), expected, rtol=1e-5)
+    means = distributions.pixel_means("gaussian", tf.constant(means, tf.bfloat16))
+    assert means.dtype == tf.float32  # the identity, in float32
+
+
 def test_posterior_and_prior_families():
     posterior = distributions.posterior(tf.zeros([2, 3]), tf.fill([2, 3], float(np.log(4.0))))
     np.testing.assert_allclose(posterior.stddev().numpy(), 2.0)

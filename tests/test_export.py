@@ -211,3 +211,31 @@ def test_the_export_holds_each_encoder_variable_once(trained, tmp_path):
     stored = sum(math.prod(shape) for _, shape in tf.train.list_variables(
         os.fspath(path / "variables" / "variables")) if shape)
     assert stored == sum(math.prod(weight.shape) for weight in model.encoder.weights)
+
+
+def _save_encoder_module(path, likelihood=None):
+    """A SavedModel of the exported layout, with (or, as older exports, without) a likelihood."""
+    module = tf.Module()
+    spec = tf.TensorSpec([None, 16, 16, 1], tf.float32, name="images")
+    module.serve = tf.function(lambda images: {"z_mean": tf.reduce_mean(images, [1, 2]),
+                                               "z_log_var": tf.reduce_mean(images, [1, 2])},
+                               input_signature=[spec])
+    if likelihood is not None:
+        module.likelihood = [tf.Variable(likelihood, trainable=False)]
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    return path
+
+
+def test_the_likelihood_travels_with_the_export_and_sets_the_pixel_check(trained, tmp_path):
+    model, images = trained
+    assert export.load_encoder(export.export_encoder(model, tmp_path, "tiny")).likelihood == (
+        "bernoulli")
+    older = export.load_encoder(_save_encoder_module(tmp_path / "older" / "1"))
+    assert older.likelihood == "bernoulli"
+    with pytest.raises(ValueError, match=r"images must hold pixels in \[0, 1\]"):
+        older(images - 0.5)
+    gaussian = export.load_encoder(_save_encoder_module(tmp_path / "gaussian" / "1", "gaussian"))
+    assert gaussian(images - 0.5).shape == (len(images), 1)
+    _save_encoder_module(tmp_path / "unknown" / "1", "poisson")
+    with pytest.raises(ValueError, match=r"saves the likelihood 'poisson', not one of"):
+        export.load_encoder(tmp_path / "unknown")

@@ -369,3 +369,18 @@ def test_a_report_replaces_and_deletes_only_what_it_wrote(tmp_path):
     write_report(tmp_path / "results", out, chosen=[])
     assert not (out / "figure1.png").exists() and (out / "figure2.png").is_file()
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_rgb_gaussian_models_samples_are_drawn_in_colour(tmp_path):
+    from bvae_tf.models import BetaVAE
+    from bvae_tf.reports import samples
+
+    model = BetaVAE(image_shape=(8, 8, 3), latent_dim=2, encoder_units=(8,),
+                    decoder_units=(8,), likelihood="gaussian", seed=0)
+    images = np.random.default_rng(0).normal(size=(3, 8, 8, 3)).astype(np.float32)
+    paths = [samples.plot_reconstructions(model, images, tmp_path / "reconstructions.png", "r"),
+             samples.plot_traversals(model, images[0], np.arange(2.0), tmp_path / "t.png", "t")]
+    for path in paths:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB"), np.int16)
+        assert np.abs(pixels[..., 0] - pixels[..., 1]).max() > 0  # not grey

@@ -1,11 +1,15 @@
 """Every zoo entry: the paper's sizes, its defaults, one step, and both round trips."""
 
+import os
+import subprocess
+import sys
+
 import helpers
 import keras
 import numpy as np
 import pytest
 
-from bvae_tf import zoo
+from bvae_tf import export, zoo
 from bvae_tf.models import BetaVAE
 
 
@@ -190,3 +194,89 @@ def test_objective_entry_saves_loads_and_exports(name, shapes_data, tmp_path):
     path = export.export_encoder(loaded, tmp_path / "served", name)
     np.testing.assert_allclose(export.load_encoder(path)(images), model.encode(images),
                                rtol=1e-5, atol=1e-5)
+
+
+LOAD_AFTER_IMPORT_BVAE_TF = """
+import sys
+import bvae_tf
+assert "tensorflow" not in sys.modules  # `import bvae_tf` stays cheap: the CLI needs it
+import keras
+model = keras.saving.load_model(sys.argv[1])
+print(type(model).__name__, model.latent_dim, model.likelihood)
+"""
+
+
+def test_a_saved_zoo_model_loads_in_a_fresh_process_after_import_bvae_tf(tmp_path):
+    zoo.mnist_fc(latent_dim=2).save(tmp_path / "model.keras")
+    loaded = subprocess.run([sys.executable, "-c", LOAD_AFTER_IMPORT_BVAE_TF,
+                             str(tmp_path / "model.keras")], capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300,
+                            check=False)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert loaded.stdout.split() == ["BetaVAE", "2", "bernoulli"]
+
+
+@pytest.mark.parametrize("name, options", [
+    ("conv", {}),
+    ("fc", {"encoder_units": (64,), "decoder_units": (64,)}),  # the entry's: 140 MB files
+    pytest.param("fc", {}, marks=pytest.mark.slow),
+])
+def test_a_32x32_rgb_gaussian_model_trains_saves_loads_and_exports(name, options, tmp_path):
+    model = zoo.build(name, image_shape=(32, 32, 3), likelihood="gaussian", **options)
+    assert model.decoder.output_shape == (None, 32, 32, 3)
+    images = np.random.default_rng(0).normal(size=(4, 32, 32, 3)).astype(np.float32)
+    model.run_eagerly = True
+    helpers.check_one_step_fit(model, images)  # standardized pixels, outside [0, 1]
+    loaded = helpers.check_saved_model_round_trip(model, images, tmp_path / "rgb.keras")
+    assert loaded.likelihood == "gaussian"
+    encoder = export.load_encoder(export.export_encoder(loaded, tmp_path, "rgb"))
+    assert (encoder.likelihood, encoder.image_shape) == ("gaussian", (32, 32, 3))
+    np.testing.assert_allclose(encoder(images), model.encode(images), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"expected images of shape \(batch, 32, 32, 3\); "
+                                         r"got shape \(2, 64, 64, 1\)"):
+        encoder(np.zeros((2, 64, 64, 1), np.float32))
+
+
+@pytest.mark.parametrize("name, image_shape, message", [
+    ("conv", (30, 30, 3), (r"image_shape \(30, 30, 3\): the conv decoder upsamples its "
+                           r"grid 8x .* multiples of 8\. Resize or crop the images \(e\.g\. "
+                           r"to \(32, 32\)\)")),
+    ("mnist_conv", (2, 2, 1), r"multiples of 4"),
+    ("fc", (32, 32), r"image_shape must be \(height, width, channels\).*\(height, width, 1\)"),
+])
+def test_image_shapes_an_entry_cannot_take_are_refused_saying_why(name, image_shape, message):
+    with pytest.raises(ValueError, match=message):
+        zoo.build(name, image_shape=image_shape)
+
+
+def test_the_paper_shape_builds_the_entry_and_the_authors_choices_take_one_argument():
+    paper, default = zoo.conv(image_shape=(64, 64, 1), seed=1), zoo.conv(seed=1)
+    assert {**paper.get_config(), "name": ""} == {**default.get_config(), "name": ""}
+    assert paper.get_config()["decoder_reshape"] == (8, 8, 64)
+    model = zoo.mnist_fc(**zoo.AUTHORS_CHOICES)
+    assert (model.batch_norm_momentum, model.validation_statistics) == (
+        0.999, "batch_statistics")
+    assert model.encoder.get_layer("encoder_dense_1_batch_norm").momentum == 0.999
+    keras_defaults = zoo.mnist_fc()
+    assert (keras_defaults.batch_norm_momentum, keras_defaults.validation_statistics) == (
+        0.99, "moving_averages")
+
+
+@pytest.fixture
+def global_policy(monkeypatch):
+    """Sets Keras' global dtype policy for one test, then puts the previous one back."""
+    monkeypatch.delenv("BVAE_TF_PRECISION", raising=False)
+    previous = keras.config.dtype_policy()
+    yield keras.mixed_precision.set_global_policy
+    keras.mixed_precision.set_global_policy(previous)
+
+
+def test_the_global_dtype_policy_is_followed_or_refused(global_policy):
+    global_policy("mixed_bfloat16")
+    model = zoo.mnist_fc(latent_dim=2)
+    assert model.precision == "mixed_bfloat16"
+    assert model.decoder.get_layer("output").dtype_policy.name == "mixed_bfloat16"
+    assert zoo.mnist_fc(latent_dim=2, precision="float32").precision == "float32"
+    global_policy("mixed_float16")
+    with pytest.raises(ValueError, match=r"global dtype policy is 'mixed_float16'"):
+        zoo.mnist_fc(latent_dim=2)

@@ -22,13 +22,18 @@ _SIZES = ("image_shape", "latent_dim", "encoder_units", "decoder_units")
 
 @keras.saving.register_keras_serializable(package="bvae_tf")
 class BetaVAE(keras.Model):
-    """A beta-VAE with a Bernoulli decoder and a diagonal-Gaussian encoder.
+    """A beta-VAE with a Bernoulli (or Gaussian) decoder and a diagonal-Gaussian encoder.
 
     Loss of a batch (both terms averaged over the batch):
 
         loss = reconstruction_loss + beta * kl_loss
         reconstruction_loss = -log p(target | z),  z ~ q(z | inputs)   (summed over pixels)
         kl_loss = KL(q(z | inputs) || N(0, I))                        (summed over latents)
+
+    p(target | z) is the `likelihood`'s, parametrized by the decoder's outputs (the
+    "logits" of `call`): Bernoulli with those logits (the paper's), or Gaussian with those
+    means and unit variance, -log p = 0.5 * sum((target - mean)**2) + 0.5 * D * log(2 pi)
+    over the D pixels (`bvae_tf.distributions`).
 
     At beta = 0 the KL term is dropped from the loss (z is still sampled) and `kl_loss` is
     still reported. The target is the input unless the data gives one: `fit` on
@@ -44,7 +49,9 @@ class BetaVAE(keras.Model):
         encoder_filters: "conv" only (required there): tuple of int, 3x3 stride-2
             convolutions.
         decoder_reshape: "conv" only (required there): (height, width, channels) of the grid
-            the last dense layer is reshaped into.
+            the last dense layer is reshaped into, or its channels alone (an int): the grid
+            is then the image's height and width divided by the decoder's upsampling, and
+            `get_config` holds the whole grid.
         decoder_filters: "conv" only (required there): tuple of int, 3x3 stride-2 transposed
             convolutions after the reshape.
         output_strides: "conv" only (required there): int, strides of the final 3x3
@@ -68,18 +75,25 @@ class BetaVAE(keras.Model):
         denoising: bool, whether the model must be trained on (noisy, clean) pairs; `fit`
             refuses clean data. Defaults to False.
         seed: int or None, seeds the initializers and the sampling of z. Defaults to None.
-        precision: str, "float32" or "mixed_bfloat16": the Keras dtype policy of every
-            layer of the encoder and decoder (the model's own; Keras' global policy is left
-            alone). Under "mixed_bfloat16" the variables stay float32 and the layers
+        precision: str or None, "float32" or "mixed_bfloat16": the Keras dtype policy of
+            every layer of the encoder and decoder (the model's own; Keras' global policy is
+            left alone). None follows Keras' global policy
+            (`keras.mixed_precision.set_global_policy`) when it is one of those two and
+            raises ValueError for any other, e.g. "mixed_float16"; `get_config` holds the
+            policy chosen. Under "mixed_bfloat16" the variables stay float32 and the layers
             compute in bfloat16, except batch norm's statistics, the code heads and the
             loss: `z_mean`, `z_log_var`, the logits seen by the loss and both loss terms
             are float32. Fast only where the hardware runs bfloat16 natively (see
-            `bvae_tf.speed`). Defaults to "float32".
+            `bvae_tf.speed`). Defaults to None.
+        likelihood: str, the decoder's pixel distribution: "bernoulli" (the paper's: pixels
+            in [0, 1], `decode` returns sigmoid(logits)) or "gaussian" (unit variance: any
+            real pixels, e.g. standardized RGB, `decode` returns the means). `fit`, `encode`
+            and the exported encoder check pixels accordingly. Defaults to "bernoulli".
         **kwargs: `keras.Model` arguments (`name`, `dtype`, `trainable`).
 
     Raises:
-        ValueError: on an unknown architecture or precision, inconsistent sizes or a
-            negative beta.
+        ValueError: on an unknown architecture, precision or likelihood, an image shape the
+            conv decoder cannot produce, inconsistent sizes or a negative beta.
 
     Example:
     >>> model = BetaVAE(architecture="fc", image_shape=(8, 8, 1), latent_dim=2,
@@ -113,10 +127,13 @@ class BetaVAE(keras.Model):
         beta=1.0,
         denoising=False,
         seed=None,
-        precision="float32",
+        precision=None,
+        likelihood="bernoulli",
         **kwargs,
     ):
         config = _resolve_config(locals())
+        # The model's own policy: inputs reach the encoder as float32 under any global policy.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         # === Layers ===
         seeds = architectures.initializer_seeds(seed)
@@ -178,7 +195,7 @@ class BetaVAE(keras.Model):
         if sample_weight is not None:
             raise ValueError("BetaVAE does not support sample_weight; pass None.")
         targets = x if y is None else y
-        distortion = -distributions.bernoulli_log_likelihood(y_pred["logits"], targets)
+        distortion = -distributions.log_likelihood(self.likelihood, y_pred["logits"], targets)
         rate = distributions.kl_divergence(y_pred["z_mean"], y_pred["z_log_var"])
         reconstruction_loss = ops.mean(distortion)
         kl_loss = ops.mean(rate)
@@ -225,7 +242,7 @@ class BetaVAE(keras.Model):
                 checks.check_device_batches(draw, targets, self.image_shape, self.denoising,
                                             name)
         if train_draw is None:
-            checks.check_fit_data(x, y, self.image_shape, self.denoising)
+            checks.check_fit_data(x, y, self.image_shape, self.denoising, self.likelihood)
         with gradient_registry.released_custom_gradients(), \
                 self._drawing(train=train_draw, validation=validation_draw):
             return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
@@ -269,14 +286,15 @@ class BetaVAE(keras.Model):
         """Returns the posterior means of `images`, float32 numpy [N, latent_dim].
 
         Args:
-            images: array [N, H, W, C] (or [N, H, W] when C is 1), values in [0, 1].
+            images: array [N, H, W, C] (or [N, H, W] when C is 1), values in [0, 1] (any
+                finite values for likelihood "gaussian").
             batch_size: int, images per forward pass. Defaults to 1000.
         """
         return self.distribution_parameters(images, batch_size)[0]
 
     def distribution_parameters(self, images, batch_size=1000):
         """Returns `(z_mean, z_log_var)` of `images`, each float32 numpy [N, latent_dim]."""
-        images = checks.as_images(images, self.image_shape, "BetaVAE.encode")
+        images = checks.as_images(images, self.image_shape, "BetaVAE.encode", self.likelihood)
         outputs = [self._encode_batch(batch) for batch in _batches(images, batch_size)]
         return tuple(
             np.concatenate([output[key].numpy() for output in outputs])
@@ -295,7 +313,11 @@ class BetaVAE(keras.Model):
                                           seed)
 
     def decode(self, z, batch_size=1000):
-        """Returns the pixel probabilities of codes `z` [N, latent_dim]: numpy [N, H, W, C]."""
+        """Returns E[x | z] of codes `z` [N, latent_dim], float32 numpy [N, H, W, C].
+
+        The pixel probabilities sigmoid(logits) for likelihood "bernoulli", the Gaussian
+        means for "gaussian".
+        """
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(
@@ -307,7 +329,7 @@ class BetaVAE(keras.Model):
         )
 
     def reconstruct(self, images, batch_size=1000):
-        """Returns `decode(encode(images))`: pixel probabilities from the posterior means."""
+        """Returns `decode(encode(images))`: the pixel means from the posterior means."""
         return self.decode(self.encode(images, batch_size), batch_size)
 
     @functools.cached_property
@@ -321,7 +343,8 @@ class BetaVAE(keras.Model):
     def _decode_batch(self):
         spec = tf.TensorSpec([None, self.latent_dim], tf.float32)
         return tf.function(
-            lambda z: tf.sigmoid(tf.cast(self.decoder(z, training=False), tf.float32)),
+            lambda z: distributions.pixel_means(self.likelihood,
+                                                self.decoder(z, training=False)),
             input_signature=[spec],
         )
 
@@ -354,7 +377,7 @@ def _batches(array, batch_size):
 
 
 def _resolve_config(arguments):
-    """Returns the constructor arguments with None sizes replaced by the paper's."""
+    """Returns the checked constructor arguments, the decoder's grid and precision resolved."""
     ignored = ("self", "kwargs", "__class__")
     config = {key: value for key, value in arguments.items() if key not in ignored}
     if config["architecture"] not in ARCHITECTURES:
@@ -371,18 +394,47 @@ def _resolve_config(arguments):
         raise ValueError(f"BetaVAE needs {missing} for architecture={config['architecture']!r}. "
                          "The paper's sizes are the zoo's: bvae_tf.zoo.build(name) builds an "
                          "entry, bvae_tf.zoo.entry(name).model_config() gives its arguments.")
-    for key in ("image_shape", "encoder_units", "decoder_units") + _CONV_ONLY[:3]:
+    config["image_shape"] = checks.check_image_shape(config["image_shape"])
+    for key in ("encoder_units", "decoder_units", "encoder_filters", "decoder_filters"):
         if config[key] is not None:
             config[key] = tuple(int(size) for size in config[key])
+    if config["architecture"] == "conv":
+        config["decoder_reshape"] = checks.resolve_decoder_reshape(config)
+    if config["precision"] is None:
+        config["precision"] = global_precision()
     if config["precision"] not in PRECISIONS:
         raise ValueError(
-            f"precision must be one of {PRECISIONS}; got {config['precision']!r}. "
-            f"(\"auto\" is resolved by bvae_tf.speed.resolve before the model is built.)"
+            f"precision must be one of {PRECISIONS}; got {config['precision']!r}. (None "
+            f"follows Keras' global policy; \"auto\" is resolved by bvae_tf.speed.resolve "
+            f"before the model is built.)"
         )
+    if config["likelihood"] not in distributions.LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {distributions.LIKELIHOODS}; got "
+                         f"{config['likelihood']!r}.")
     config["beta"] = checks.check_beta(config["beta"])
     if config["validation_statistics"] not in VALIDATION_STATISTICS:
         raise ValueError(f"validation_statistics must be one of {VALIDATION_STATISTICS}; got "
                          f"{config['validation_statistics']!r}.")
     config["denoising"] = bool(config["denoising"])
-    checks.check_sizes(config)
     return config
+
+
+def global_precision():
+    """Returns Keras' global dtype policy as a `precision`, if a model can compute in it.
+
+    Raises:
+        ValueError: for a global policy other than "float32" and "mixed_bfloat16".
+
+    Example:
+    >>> global_precision()
+    'float32'
+    """
+    name = keras.config.dtype_policy().name
+    if name not in PRECISIONS:
+        raise ValueError(
+            f"Keras' global dtype policy is {name!r}, which bvae_tf models cannot follow: "
+            f"they compute in one of {PRECISIONS}. Set one of those "
+            f"(keras.mixed_precision.set_global_policy('mixed_bfloat16')), or pass "
+            f"precision='float32' or 'mixed_bfloat16' explicitly."
+        )
+    return name

@@ -35,20 +35,67 @@ def check_count(value, name):
     return int(value)
 
 
-def check_sizes(config):
-    """Raises ValueError if the decoder of a "conv" config cannot produce the image size."""
-    if config["architecture"] != "conv":
-        return
+def check_image_shape(image_shape):
+    """Returns `image_shape` as a tuple of 3 ints >= 1; raises ValueError naming it otherwise."""
+    try:
+        shape = tuple(int(size) for size in image_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1 or shape != tuple(image_shape):
+        raise ValueError(
+            f"image_shape must be (height, width, channels), three ints >= 1; got "
+            f"{image_shape!r}. Grey images take channels 1: (height, width, 1)."
+        )
+    return shape
+
+
+def resolve_decoder_reshape(config):
+    """Returns the (height, width, channels) grid a "conv" decoder upsamples to the image.
+
+    `config["decoder_reshape"]` is either that grid or its channels alone (an int), the
+    height and width then being the image's divided by the decoder's upsampling: 2 per
+    decoder filter, times `output_strides`.
+
+    Raises:
+        ValueError: if the image's height or width is not a multiple of the upsampling, or
+            a given grid does not upsample to the image's size.
+
+    Example:
+        >>> resolve_decoder_reshape({"image_shape": (32, 32, 3), "decoder_reshape": 64,
+        ...                          "decoder_filters": (16, 4), "output_strides": 2})
+        (4, 4, 64)
+    """
     height, width, _ = config["image_shape"]
     upsampling = 2 ** len(config["decoder_filters"]) * config["output_strides"]
+    how = (f"{upsampling}x (2 per decoder filter {tuple(config['decoder_filters'])}, times "
+           f"output_strides={config['output_strides']})")
     grid = config["decoder_reshape"]
-    if len(grid) != 3 or (grid[0] * upsampling, grid[1] * upsampling) != (height, width):
+    if height % upsampling or width % upsampling:
         raise ValueError(
-            f"decoder_reshape {grid} upsampled {upsampling}x (2 per decoder filter, times "
-            f"output_strides={config['output_strides']}) must give the image size "
-            f"{(height, width)}; choose decoder_reshape=({height // upsampling}, "
-            f"{width // upsampling}, channels) or change decoder_filters/output_strides."
+            f"image_shape {tuple(config['image_shape'])}: the conv decoder upsamples its grid "
+            f"{how}, so the image's height and width must be multiples of {upsampling}. "
+            f"Resize or crop the images (e.g. to ({_multiple(height, upsampling)}, "
+            f"{_multiple(width, upsampling)})), or change decoder_filters/output_strides."
         )
+    if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool) and grid >= 1:
+        return (height // upsampling, width // upsampling, int(grid))
+    try:
+        grid = tuple(int(size) for size in grid)
+    except (TypeError, ValueError):
+        pass  # refused below, by its length
+    valid = isinstance(grid, tuple) and len(grid) == 3 and min(grid) >= 1
+    if not valid or (grid[0] * upsampling, grid[1] * upsampling) != (height, width):
+        raise ValueError(
+            f"decoder_reshape {grid} upsampled {how} must give the image size "
+            f"{(height, width)}; choose decoder_reshape=({height // upsampling}, "
+            f"{width // upsampling}, channels), or just the channels (an int)."
+        )
+    return grid
+
+
+def _multiple(size, factor):
+    """The multiple of `factor` nearest to `size` (at least `factor`)."""
+    return max(factor, round(size / factor) * factor)
 
 
 def check_device_batches(batches, y, image_shape, denoising, name):
@@ -79,15 +126,17 @@ def check_batch_shape(shape, image_shape, where):
         raise ValueError(
             f"{where}: expected images of shape (batch, {', '.join(map(str, image_shape))}); "
             f"got shape {tuple(shape)}. Use the data of the model's dataset, or a model built "
-            f"with image_shape={tuple(shape[1:])}."
+            f"with image_shape={tuple(shape[1:])} (e.g. bvae_tf.zoo.build(name, "
+            f"image_shape={tuple(shape[1:])}))."
         )
 
 
-def as_images(images, image_shape, where):
+def as_images(images, image_shape, where, likelihood="bernoulli"):
     """Returns `images` as float32 [N, *image_shape] after checking their dtype and values.
 
-    Pixels must be real numbers in [0, 1] (float, bool or integer arrays), finite, with
-    N >= 1; [N, H, W] gains the channel axis when C is 1. uint8 arrays are refused rather
+    Pixels must be finite real numbers (float, bool or integer arrays), in [0, 1] for a
+    "bernoulli" model (any value for a "gaussian" one), with N >= 1; [N, H, W] gains the
+    channel axis when C is 1. uint8 arrays are refused rather
     than rescaled: 8-bit pixels are 0..255 by convention, so the caller divides by 255.
     The value check is two vectorised reductions (min and max), so it costs little beside
     the forward pass.
@@ -96,6 +145,8 @@ def as_images(images, image_shape, where):
         images: array-like [N, H, W, C] (or [N, H, W] when C is 1).
         image_shape: tuple (H, W, C), the shape the model takes.
         where: str naming the caller in error messages, e.g. "BetaVAE.encode".
+        likelihood: str, the model's (`bvae_tf.distributions.LIKELIHOODS`). Defaults to
+            "bernoulli".
 
     Returns:
         np.ndarray float32 [N, *image_shape].
@@ -118,7 +169,7 @@ def as_images(images, image_shape, where):
     check_batch_shape(images.shape, image_shape, where)
     if len(images) == 0:
         raise ValueError(f"{where}: images are empty (shape {images.shape}); pass N >= 1 images.")
-    _check_pixel_values(images, where)
+    _check_pixel_values(images, where, likelihood)
     return images.astype(np.float32, copy=False)
 
 
@@ -145,26 +196,30 @@ def _as_real_array(images, where):
     return images
 
 
-def _check_pixel_values(images, where):
+def _check_pixel_values(images, where, likelihood="bernoulli"):
     low, high = images.min(), images.max()
     if low >= 0 and high <= 1:  # False for NaN, so the fast path proves finiteness too
         return
+    bernoulli = likelihood == "bernoulli"
     if images.dtype.kind == "f" and not np.isfinite(images).all():
         nan, inf = int(np.isnan(images).sum()), int(np.isinf(images).sum())
         raise ValueError(
             f"{where}: images hold {nan} NaN and {inf} infinite values; the encoder takes "
-            "finite pixels in [0, 1]. Drop or repair those images (e.g. np.nan_to_num and "
-            "np.clip(images, 0, 1)) first."
+            f"finite pixels{' in [0, 1]' if bernoulli else ''}. Drop or repair those images "
+            f"(e.g. np.nan_to_num{' and np.clip(images, 0, 1)' if bernoulli else ''}) first."
         )
+    if not bernoulli:
+        return
     raise ValueError(
-        f"{where}: images must hold pixels in [0, 1]; got values from {low} to {high}. "
-        "Scale them into [0, 1] first: images / 255 for 8-bit grey levels, or "
-        "np.clip(images, 0, 1) if they only overshoot slightly."
+        f"{where}: images must hold pixels in [0, 1]; got values from {low} to {high}. The "
+        "model's likelihood is Bernoulli: scale them into [0, 1] first (images / 255 for "
+        "8-bit grey levels, or np.clip(images, 0, 1) if they only overshoot slightly), or use "
+        "a model built with likelihood='gaussian', which takes any real values."
     )
 
 
-def check_fit_data(x, y, image_shape, denoising):
-    """Checks what `BetaVAE.fit` is given: image shape, and noise if denoising.
+def check_fit_data(x, y, image_shape, denoising, likelihood="bernoulli"):
+    """Checks what `BetaVAE.fit` is given: image shape, pixel values, noise if denoising.
 
     Args:
         x: array, tensor or `tf.data.Dataset` of inputs or (inputs, targets) pairs; other
@@ -172,9 +227,12 @@ def check_fit_data(x, y, image_shape, denoising):
         y: targets, or None.
         image_shape: tuple, the model's image shape.
         denoising: bool, whether the model needs noisy inputs and clean targets.
+        likelihood: str, the model's: pixels in [0, 1] for "bernoulli", any finite value
+            for "gaussian". Defaults to "bernoulli".
 
     Raises:
-        ValueError: on a wrong image shape, or clean data for a denoising model.
+        ValueError: on a wrong image shape or pixel values, or clean data for a denoising
+            model.
     """
     if isinstance(x, tf.data.Dataset):
         spec = x.element_spec
@@ -194,7 +252,7 @@ def check_fit_data(x, y, image_shape, denoising):
         if element is None:
             raise ValueError("BetaVAE.fit: the dataset is empty; give it at least one batch.")
         first = element[0] if isinstance(element, tuple) else element
-        _check_pixel_values(np.asarray(first), "BetaVAE.fit")
+        _check_pixel_values(np.asarray(first), "BetaVAE.fit", likelihood)
         if denoising:
             if not isinstance(element, tuple) or len(element) < 2:
                 _refuse_clean("the dataset yields inputs only (targets default to inputs)")
@@ -203,7 +261,7 @@ def check_fit_data(x, y, image_shape, denoising):
         check_batch_shape(x.shape, image_shape, "BetaVAE.fit")
         if np.size(x) == 0:
             raise ValueError("BetaVAE.fit: x is empty; give it at least one image.")
-        _check_pixel_values(np.asarray(x), "BetaVAE.fit")
+        _check_pixel_values(np.asarray(x), "BetaVAE.fit", likelihood)
         if denoising:
             if y is None:
                 _refuse_clean("x was given without y (targets default to inputs)")

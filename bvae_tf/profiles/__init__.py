@@ -44,10 +44,10 @@ class AuthorsChoices:
     """
 
     # Batch norm's moving-average momentum (authors: decay 0.999; Keras' default 0.99).
-    batch_norm_momentum: float = 0.999
+    batch_norm_momentum: float = zoo.AUTHORS_CHOICES["batch_norm_momentum"]
     # Early stopping's validation loss: "batch_statistics" (authors: their validation ran the
     # training graph) or "moving_averages" (Keras' evaluate).
-    validation_statistics: str = "batch_statistics"
+    validation_statistics: str = zoo.AUTHORS_CHOICES["validation_statistics"]
     # Noise on denoising entries' validation inputs: "fresh" each epoch (authors) or "fixed".
     validation_noise: str = "fresh"
     # Shapes split: "per_seed" (authors: a new split per run, which trains every beta once) or

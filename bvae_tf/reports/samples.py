@@ -114,10 +114,8 @@ def model_file(results_dir, record):
 
 
 def load_model(path):
-    """Loads a saved `.keras` beta-VAE (importing `bvae_tf.models` registers its classes)."""
+    """Loads a saved `.keras` beta-VAE (`import bvae_tf` registers its classes)."""
     import keras
-
-    import bvae_tf.models  # noqa: F401  (registers BetaVAE for deserialization)
 
     return keras.saving.load_model(path, compile=False)
 
@@ -130,20 +128,22 @@ def latent_kl(model, images):
 
 
 def mosaic(images, pad=2, pad_value=1.0):
-    """Tiles images (rows, columns, H, W, 1) into one 2-D array with `pad` pixels between.
+    """Tiles images (rows, columns, H, W, C) into one image with `pad` pixels between.
+
+    Returns a 2-D array for grey images (C = 1), else (height, width, C), e.g. RGB.
 
     Example:
-        >>> mosaic(np.zeros((2, 3, 4, 4, 1)), pad=1).shape
-        (9, 14)
+        >>> mosaic(np.zeros((2, 3, 4, 4, 1)), pad=1).shape, mosaic(np.zeros((1, 2, 4, 4, 3))).shape
+        ((9, 14), (4, 10, 3))
     """
-    rows, columns, height, width = images.shape[:4]
-    tiled = np.full((rows * (height + pad) - pad, columns * (width + pad) - pad), pad_value,
-                    dtype=np.float32)
+    rows, columns, height, width, channels = images.shape
+    tiled = np.full((rows * (height + pad) - pad, columns * (width + pad) - pad, channels),
+                    pad_value, dtype=np.float32)
     for row in range(rows):
         for column in range(columns):
             top, left = row * (height + pad), column * (width + pad)
-            tiled[top:top + height, left:left + width] = images[row, column, ..., 0]
-    return tiled
+            tiled[top:top + height, left:left + width] = images[row, column]
+    return tiled[..., 0] if channels == 1 else tiled
 
 
 def _image_grid(images, row_labels, column_labels, title, path, pad=2):
@@ -152,7 +152,9 @@ def _image_grid(images, row_labels, column_labels, title, path, pad=2):
     figure = Figure(figsize=(scale * columns * (width + pad) + 1.4,
                              scale * rows * (height + pad) + 0.8), layout="constrained")
     axes = figure.add_subplot()
-    axes.imshow(mosaic(images, pad), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    # Clipped to [0, 1]: the means of a "gaussian" model may overshoot (RGB ignores vmin/vmax).
+    axes.imshow(np.clip(mosaic(images, pad), 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0,
+                interpolation="nearest")
     axes.set_yticks([row * (height + pad) + height / 2 - 0.5 for row in range(rows)],
                     row_labels, fontsize="small")
     if column_labels is None:
@@ -182,7 +184,7 @@ def plot_traversals(model, image, kl, path, title, values=TRAVERSAL_VALUES):
 
     Args:
         model: a beta-VAE with `encode` and `decode`.
-        image: float32 (H, W, 1), the test image whose mean code is traversed.
+        image: float32 (H, W, C), the test image whose mean code is traversed.
         kl: array (latent_dim,), the mean KL of each latent (sets the order and labels).
         path: str or Path of the PNG.
         title: str.

@@ -364,3 +364,88 @@ def test_the_zoo_refuses_a_learning_rate_that_cannot_train(rate):
 
     with pytest.raises(ValueError, match="learning_rate must be 'auto'"):
         zoo.build("mnist_fc", learning_rate=rate, precision="float32", jit_compile=False)
+
+
+def test_conv_decoder_reshape_may_be_its_channels_alone():
+    grid = helpers.tiny_model("conv", seed=5, compile=False)
+    channels = helpers.tiny_model("conv", seed=5, compile=False, decoder_reshape=3)
+    assert channels.decoder_reshape == channels.get_config()["decoder_reshape"] == (4, 4, 3)
+    helpers.check_config_round_trip(channels)
+    for expected, actual in zip(grid.weights, channels.weights):
+        np.testing.assert_array_equal(np.array(actual), np.array(expected))
+    rgb = helpers.tiny_model("conv", compile=False, image_shape=(24, 8, 3), decoder_reshape=5)
+    assert rgb.decoder_reshape == (6, 2, 5) and rgb.decoder.output_shape == (None, 24, 8, 3)
+
+
+@pytest.mark.parametrize("image_shape, decoder_reshape, message", [
+    ((18, 16, 1), 3, r"image_shape \(18, 16, 1\): .* upsamples its grid 4x .* multiples of 4"),
+    ((16, 16, 1), (2, 2, 3), r"decoder_reshape \(2, 2, 3\) upsampled 4x .*=\(4, 4, channels\)"),
+    ((16, 16), 3, r"image_shape must be \(height, width, channels\)"),
+    ((16, 0, 1), 3, r"image_shape must be \(height, width, channels\)"),
+])
+def test_image_shapes_the_conv_decoder_cannot_produce_are_refused(image_shape,
+                                                                  decoder_reshape, message):
+    with pytest.raises(ValueError, match=message):
+        helpers.tiny_model("conv", compile=False, image_shape=image_shape,
+                           decoder_reshape=decoder_reshape)
+
+
+@pytest.mark.parametrize("architecture", ["fc", "conv"])
+def test_gaussian_likelihood_loss_and_means(architecture):
+    model = helpers.tiny_model(architecture, likelihood="gaussian", image_shape=(16, 16, 3))
+    images = np.random.default_rng(0).normal(size=(4, 16, 16, 3)).astype(np.float32)
+    outputs = model(images, training=False)
+    loss = float(model.compute_loss(images, images, outputs))
+    means = np.array(outputs["logits"], np.float64)
+    reconstruction = (0.5 * ((images - means) ** 2).reshape(4, -1).sum(axis=1)
+                      + 0.5 * means[0].size * np.log(2 * np.pi)).mean()
+    np.testing.assert_allclose(float(model.reconstruction_loss_tracker.result()),
+                               reconstruction, rtol=1e-5)
+    assert loss > reconstruction  # plus beta * KL
+    codes = model.encode(images)
+    decoded = np.array(model.decoder(codes, training=False))
+    np.testing.assert_allclose(model.decode(codes), decoded, rtol=1e-6)  # identity
+    bernoulli = helpers.tiny_model(architecture)
+    logits = np.array(bernoulli.decoder(codes, training=False))
+    np.testing.assert_allclose(bernoulli.decode(codes), 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    assert model.get_config()["likelihood"] == "gaussian"
+    with pytest.raises(ValueError, match=r"likelihood must be one of \('bernoulli', "):
+        helpers.tiny_model(architecture, likelihood="l2")
+
+
+def test_pixel_checks_follow_the_likelihood():
+    standardized = np.random.default_rng(1).normal(size=(4, 16, 16, 1)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"pixels in \[0, 1\].*likelihood='gaussian'"):
+        helpers.tiny_model("fc").fit(standardized, epochs=1, verbose=0)
+    gaussian = helpers.tiny_model("fc", likelihood="gaussian")
+    helpers.check_one_step_fit(gaussian, standardized)
+    assert gaussian.encode(standardized).shape == (4, 3)
+    nan = standardized.copy()
+    nan[0, 0, 0, 0] = np.nan
+    for call in (lambda: gaussian.fit(nan, epochs=1, verbose=0), lambda: gaussian.encode(nan)):
+        with pytest.raises(ValueError, match=r"1 NaN and 0 infinite values; .* finite pixels\."):
+            call()
+
+
+@pytest.fixture
+def global_policy():
+    """Sets Keras' global dtype policy for one test, then puts the previous one back."""
+    previous = keras.config.dtype_policy()
+    yield keras.mixed_precision.set_global_policy
+    keras.mixed_precision.set_global_policy(previous)
+
+
+def test_precision_none_follows_the_global_policy_or_refuses_it(global_policy):
+    assert helpers.tiny_model("fc", compile=False).precision == "float32"
+    global_policy("mixed_bfloat16")
+    model = helpers.tiny_model("conv")
+    assert model.precision == model.get_config()["precision"] == "mixed_bfloat16"
+    assert model.decoder.get_layer("logits").dtype_policy.name == "mixed_bfloat16"
+    assert model.dtype_policy.name == "float32"  # images reach the encoder as float32
+    helpers.check_one_step_fit(model, helpers.binary_images(4, (16, 16, 1)))
+    explicit = helpers.tiny_model("fc", compile=False, precision="float32")
+    assert {layer.dtype_policy.name for layer in explicit.decoder.layers[1:]} == {"float32"}
+    global_policy("mixed_float16")
+    with pytest.raises(ValueError, match=r"global dtype policy is 'mixed_float16', which "
+                                         r"bvae_tf models cannot follow.*precision="):
+        helpers.tiny_model("fc", compile=False)
