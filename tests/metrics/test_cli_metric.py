@@ -131,7 +131,6 @@ def test_recalibrate_bn_on_an_old_export_says_how_to_get_a_new_one(dsprites_file
     assert "no 'batch_norm_inputs' signature" in error and "export it again" in error
 
 
-@pytest.mark.slow  # builds the shapes grid when no test built it before
 def test_recalibrate_bn_on_shapes_uses_the_training_split_of_the_seed(
         shapes_data, shapes_cache_dir, encoder_path, tmp_path):
     out = tmp_path / "scores.json"
