@@ -54,15 +54,7 @@ def recalibrate_exported(encoder, images):
     if not isinstance(images, tf.data.Dataset):
         images = checks.as_images(images, encoder.image_shape, "recalibrate_exported")
     loaded = tf.saved_model.load(os.fspath(encoder.path))
-    if export.BATCH_NORM_INPUTS not in loaded.signatures:
-        raise ValueError(
-            f"The encoder at {encoder.path} has no {export.BATCH_NORM_INPUTS!r} signature: "
-            "it was exported before bvae_tf wrote one, or it has no batch norm. To get one "
-            "that can be recalibrated, export it again from its .keras model: "
-            "bvae_tf.export.export_encoder(keras.saving.load_model(<model.keras>), "
-            "<directory>, <name>, overwrite=True), or rerun the trial that wrote it.")
-    probe = loaded.signatures[export.BATCH_NORM_INPUTS]
-    statistics = list(getattr(loaded, export.BATCH_NORM_STATISTICS))
+    probe, statistics = _batch_norm_access(loaded, encoder.path)
     for index in range(len(statistics) // 2):  # in the order applied: each sees the last
         mean, variance = recalibration.population_moments(
             lambda batch, key=f"batch_norm_{index}": probe(images=tf.constant(batch))[key],
@@ -71,6 +63,33 @@ def recalibrate_exported(encoder, images):
         statistics[2 * index + 1].assign(variance.astype("float32"))
     return export.Encoder(loaded.signatures[export.SIGNATURE], encoder.path,
                           encoder.batch_size)
+
+
+_EXPORT_AGAIN = ("export it again from its .keras model: bvae_tf.export.export_encoder("
+                 "keras.saving.load_model(<model.keras>), <directory>, <name>, "
+                 "overwrite=True), or rerun the trial that wrote it")
+
+
+def _batch_norm_access(loaded, path):
+    """The `batch_norm_inputs` signature and the `batch_norm_statistics` variables of a
+    loaded export, checked to match: ValueError if either is missing or they do not."""
+    if export.BATCH_NORM_INPUTS not in loaded.signatures:
+        raise ValueError(
+            f"The encoder at {path} has no {export.BATCH_NORM_INPUTS!r} signature: it was "
+            "exported before bvae_tf wrote one, or it has no batch norm. To get one that can "
+            f"be recalibrated, {_EXPORT_AGAIN}.")
+    probe = loaded.signatures[export.BATCH_NORM_INPUTS]
+    statistics = list(getattr(loaded, export.BATCH_NORM_STATISTICS, []))
+    keys = [f"batch_norm_{index}" for index in range(len(statistics) // 2)]
+    if (not keys or len(statistics) % 2 or sorted(probe.structured_outputs) != sorted(keys)
+            or not all(isinstance(variable, tf.Variable) for variable in statistics)):
+        raise ValueError(
+            f"The encoder at {path} returns {sorted(probe.structured_outputs)} from its "
+            f"{export.BATCH_NORM_INPUTS!r} signature and has {len(statistics)} "
+            f"{export.BATCH_NORM_STATISTICS!r} variables; expected batch_norm_0 to "
+            "batch_norm_<n-1> and a moving mean and variance for each, as "
+            f"bvae_tf.export.export_encoder writes them. To recalibrate it, {_EXPORT_AGAIN}.")
+    return probe, statistics
 
 
 def training_images(data, seed, samples=None, batch_size=1000):

@@ -83,6 +83,15 @@ def test_an_export_without_batch_norm_inputs_says_how_to_get_one(tmp_path, monke
         recalibrated_export.recalibrate_exported(encoder, _images())
 
 
+def test_an_export_whose_statistics_are_missing_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "BATCH_NORM_STATISTICS", "other_name")
+    encoder = export.load_encoder(export.export_encoder(_fc_model(), tmp_path, "odd"))
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"returns \['batch_norm_0', 'batch_norm_1'\] .* has 0 "
+                       "'batch_norm_statistics' variables.*export it again"):
+        recalibrated_export.recalibrate_exported(encoder, _images())
+
+
 def test_images_are_checked_before_the_export_is_loaded(tmp_path):
     encoder = export.load_encoder(export.export_encoder(_fc_model(), tmp_path, "m"))
     with pytest.raises(ValueError, match="images"):
