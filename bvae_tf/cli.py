@@ -329,6 +329,16 @@ def _add_metric(subparsers, parents):
                         "disentanglement_lib's gradient boosting; random_forest is faster).")
     parser.add_argument("--seed", type=SEED, default=0, help="Seed of the metrics' sampling "
                         "(default: 0).")
+    parser.add_argument("--recalibrate-bn", action="store_true", help="Before scoring, "
+                        "re-estimate batch norm's moving statistics on training images, in "
+                        "memory (the encoder's files stay as they are): the shapes' training "
+                        "split drawn with --seed, or observations of other data drawn with "
+                        "--seed. Scores are then keyed <score>.recalibrated. Needs an encoder "
+                        "exported with its batch-norm inputs (bvae_tf from December 2026).")
+    parser.add_argument("--recalibration-samples", type=_integer(1), default=None,
+                        metavar="N", help="Images --recalibrate-bn re-estimates on (default: "
+                        "all of the shapes' training split, else its first N; 10000 "
+                        "observations of other data).")
     parser.add_argument("--json", default=None, metavar="OUT",
                         help="Also write the scores as JSON to OUT (atomically).")
 
@@ -346,6 +356,9 @@ def _run_metric(args):
     from bvae_tf.data import catalog, ground_truth
 
     names = metrics.parse_names(args.metrics)
+    if args.recalibration_samples is not None and not args.recalibrate_bn:
+        raise ValueError("--recalibration-samples sets how many images --recalibrate-bn "
+                         "re-estimates on: add --recalibrate-bn, or drop it.")
     if args.json:
         _check_writable_file(args.json, "--json")
     fixed_factor = int(args.fixed_factor) if args.fixed_factor.isdigit() else args.fixed_factor
@@ -356,11 +369,14 @@ def _run_metric(args):
     data = catalog.load_ground_truth(args.data, cache_dir=args.cache_dir)
     if "beta_vae" in names:  # before any metric runs
         ground_truth.factor_index(data, fixed_factor, "--fixed-factor")
+    encoder, recalibration_images = _recalibrated_if_asked(encoder, data, args)
+    suffix = f".{results.RECALIBRATED}" if args.recalibrate_bn else ""
     scores = {}
     for name in names:  # one at a time, saying which: with an int seed, the same numbers
         print(f"computing {name} on {args.encoder}", file=sys.stderr, flush=True)
-        scores.update(metrics.compute((name,), data, encoder, args.seed,
-                                      **({name: options[name]} if name in options else {})))
+        scores.update({f"{key}{suffix}": value for key, value in metrics.compute(
+            (name,), data, encoder, args.seed,
+            **({name: options[name]} if name in options else {})).items()})
     width = max(map(len, scores))
     print("\n".join(f"{key:<{width}}  {_score_text(key, value)}"
                     for key, value in scores.items()))
@@ -368,9 +384,25 @@ def _run_metric(args):
         results.atomic_write_json(args.json, {
             "encoder": str(encoder.path), "data": str(args.data), "metrics": names,
             "seed": args.seed, "fixed_factor": fixed_factor,
-            "protocol": args.protocol, "dci_importance": args.dci_importance, "scores": scores,
+            "protocol": args.protocol, "dci_importance": args.dci_importance,
+            "recalibrate_bn": args.recalibrate_bn,
+            "recalibration_images": recalibration_images, "scores": scores,
         })
         print(f"wrote {args.json}")
+
+
+def _recalibrated_if_asked(encoder, data, args):
+    """With --recalibrate-bn, `encoder` with batch norm's statistics re-estimated in memory
+    on the training images, and their number; else `(encoder, None)`."""
+    if not args.recalibrate_bn:
+        return encoder, None
+    from bvae_tf import recalibrated_export
+
+    images, count = recalibrated_export.training_images(
+        data, args.seed, args.recalibration_samples, encoder.batch_size)
+    print(f"re-estimating batch norm's statistics of {args.encoder} on {count:,} training "
+          f"images of {args.data}", file=sys.stderr, flush=True)
+    return recalibrated_export.recalibrate_exported(encoder, images), count
 
 
 def _add_reproduce(subparsers, parents):

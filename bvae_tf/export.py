@@ -1,6 +1,6 @@
 """Encoders as SavedModels in TF Serving's layout, and a loader that needs TensorFlow only.
 
-Layout: `<directory>/<name>/<version>/` (saved_model.pb + variables/), one signature
+Layout: `<directory>/<name>/<version>/` (saved_model.pb + variables/), the signature
 `serving_default`: input `images` float32 [None, H, W, C], outputs `z_mean` and
 `z_log_var` float32 [None, latent_dim]. Any TensorFlow program (or TF Serving) can serve
 it without `bvae_tf`:
@@ -11,6 +11,9 @@ it without `bvae_tf`:
 The model's likelihood is saved beside the signature, as the variable collection
 `likelihood` (a string variable; absent from encoders exported before it: "bernoulli"), so
 that `Encoder` checks pixels as the model does: in [0, 1], or any finite value for "gaussian".
+
+Encoders with batch norm also get a signature `batch_norm_inputs` and their moving
+statistics as variables, so that `bvae_tf.recalibrated_export` can re-estimate them.
 
 Example:
 >>> import tempfile
@@ -34,12 +37,16 @@ import numpy as np
 import tensorflow as tf
 
 from bvae_tf import distributions, results
-from bvae_tf.models import checks
+from bvae_tf.models import checks, recalibration
 
 SIGNATURE = "serving_default"
 INPUT = "images"
 OUTPUTS = ("z_mean", "z_log_var")
 LIKELIHOOD = "likelihood"
+# What `bvae_tf.recalibrated_export` needs of an encoder with batch norm: a signature from
+# images to each batch norm's input, and the layers' moving statistics in the same order.
+BATCH_NORM_INPUTS = "batch_norm_inputs"
+BATCH_NORM_STATISTICS = "batch_norm_statistics"
 
 
 def export_encoder(model, directory, name, version=1, overwrite=False):
@@ -98,7 +105,30 @@ def _archive(model):
     archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=[spec])
     likelihood = getattr(model, "likelihood", "bernoulli")
     archive.add_variable_collection(LIKELIHOOD, [tf.Variable(likelihood, trainable=False)])
+    _add_batch_norm_access(archive, encoder, spec)
     return archive
+
+
+def _add_batch_norm_access(archive, encoder, spec):
+    """Adds the signature `batch_norm_inputs` (images -> `batch_norm_<i>`, the input of the
+    i-th batch norm applied) and the variables `batch_norm_statistics` (moving mean,
+    moving variance of layer 0, then of layer 1, ...); nothing without batch norm."""
+    layers = recalibration.batch_norm_layers(encoder)
+    if not layers:
+        return
+    probe = keras.Model(encoder.inputs[0], {
+        f"batch_norm_{index}": layer.input for index, layer in enumerate(layers)})
+
+    def batch_norm_inputs(images):
+        return probe(images, training=False)
+
+    archive.add_endpoint(name=BATCH_NORM_INPUTS, fn=batch_norm_inputs, input_signature=[spec])
+    # The tf.Variables the signatures capture (`.value`), so that assigning them after
+    # `tf.saved_model.load` changes `serving_default`; the Keras variables themselves would
+    # be written a second time.
+    archive.add_variable_collection(BATCH_NORM_STATISTICS, [
+        variable.value for layer in layers for variable in (layer.moving_mean,
+                                                            layer.moving_variance)])
 
 
 def _remove_stale_staging(name_dir):

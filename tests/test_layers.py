@@ -19,7 +19,7 @@ LAYERS = (
     ("tuning", "reports"),
     ("distributed", "kt_compat"),
     ("trial",),
-    ("scoring", "inputs", "profiles"),
+    ("scoring", "inputs", "profiles", "recalibrated_export"),
     ("zoo", "training", "export", "serving", "metrics"),
     ("speed",),
     ("models", "data", "results"),

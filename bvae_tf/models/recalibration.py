@@ -20,6 +20,8 @@ Example:
     2
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -44,15 +46,33 @@ def _batches(data, batch_size):
         yield images[start:start + batch_size]
 
 
-def _moments(probe, data, batch_size):
-    """Exact mean and biased variance per channel of `probe`'s outputs over `data` (float64).
+def population_moments(outputs_of, data, batch_size=1000):
+    """Exact mean and biased variance per channel of `outputs_of(batch)` over `data` (float64).
 
     Batches are combined by Chan et al.'s pairwise update, which stays exact in float64
     whatever their number.
+
+    Args:
+        outputs_of: callable, a float32 batch [B, H, W, C] -> array [B, ..., channels].
+        data: an array [N, H, W, C] (or [N, H, W]), or a `tf.data.Dataset` of batches
+            (inputs, or (inputs, targets)).
+        batch_size: int, images per call for an array. Defaults to 1000.
+
+    Returns:
+        (mean, variance): float64 numpy arrays [channels].
+
+    Raises:
+        ValueError: `data` is empty.
+
+    Example:
+        >>> mean, variance = population_moments(lambda batch: batch, np.arange(6.0)[:, None],
+        ...                                     batch_size=4)
+        >>> mean.tolist(), variance.round(4).tolist()
+        ([2.5], [2.9167])
     """
     count, mean, squares = 0, None, None
     for batch in _batches(data, batch_size):
-        values = np.asarray(probe(batch, training=False), dtype="float64")
+        values = np.asarray(outputs_of(batch), dtype="float64")
         values = values.reshape(-1, values.shape[-1])
         batch_mean = values.mean(axis=0)
         batch_squares = ((values - batch_mean) ** 2).sum(axis=0)
@@ -65,7 +85,7 @@ def _moments(probe, data, batch_size):
         squares = squares + batch_squares + delta ** 2 * count * len(values) / total
         count = total
     if mean is None:
-        raise ValueError("recalibrate_batch_norm: `data` is empty; pass the training images.")
+        raise ValueError("Batch-norm recalibration: `data` is empty; pass the training images.")
     return mean, squares / count
 
 
@@ -91,10 +111,11 @@ def recalibrate_batch_norm(network, data, batch_size=1000):
                          "to recalibrate.")
     for layer in layers:
         probe = keras.Model(network.inputs[0], layer.input)
-        mean, variance = _moments(probe, data, batch_size)
+        mean, variance = population_moments(functools.partial(probe, training=False), data,
+                                            batch_size)
         layer.moving_mean.assign(mean.astype("float32"))
         layer.moving_variance.assign(variance.astype("float32"))
     return [layer.name for layer in layers]
 
 
-__all__ = ["batch_norm_layers", "recalibrate_batch_norm"]
+__all__ = ["batch_norm_layers", "population_moments", "recalibrate_batch_norm"]
