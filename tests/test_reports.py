@@ -318,7 +318,7 @@ def test_report_md_lists_every_cut_of_a_profile_from_the_paper_profile():
     from bvae_tf.reports import markdown
 
     paper = profiles.get_profile("paper")
-    fields = {field.name for field in dataclasses.fields(paper)} - {"name"}
+    fields = {field.name for field in dataclasses.fields(paper)} - {"name", "note"}
     assert fields == set(markdown.PROFILE_LABELS)  # a new field must be labelled
     quick = profiles.get_profile("quick")
     cuts = markdown.cuts_text(quick.to_config(), paper.to_config())

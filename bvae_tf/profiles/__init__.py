@@ -114,6 +114,9 @@ class Profile(AuthorsChoices):
 
     # Name written into config.json and every record ("paper", "quick", or your own).
     name: str
+    # What the profile is for and why it cuts what it cuts: report.md prints it under the
+    # list of its departures from the paper profile.
+    note: str = ""
     # Shapes study: zoo entries swept (one keras-tuner project each).
     shapes_entries: tuple = zoo.names("shapes")
     # Shapes study: KL weights beta (paper: 0 to 5 in steps of 0.2, 26 values).

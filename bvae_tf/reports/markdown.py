@@ -31,7 +31,7 @@ STUDY_TITLES = {"shapes": "Shapes", "mnist": "MNIST"}
 # Profile fields where the authors' code and Keras' defaults differ (docs/protocol.md).
 FIDELITY_KEYS = ("batch_norm_momentum", "validation_statistics", "validation_noise",
                  "shapes_split", "metric_samples", "mnist_subset_rounding", "std_ddof")
-# Every profile field but its name, as the "cuts" list of report.md labels it.
+# Every profile field but its name and note, as the "cuts" list of report.md labels it.
 PROFILE_LABELS = {
     "shapes_entries": "shapes entries", "shapes_betas": "shapes betas",
     "shapes_seeds": "shapes seeds", "train_fraction": "shapes training data (fraction of the "
@@ -159,6 +159,8 @@ def run_section(results_dir, config, records, paper):
                      f"No {study} records.")
     if config:
         lines += ["", departures_text(config, paper), "", cuts_text(config, paper)]
+        if config.get("note"):
+            lines += ["", f"Why: {config['note']}"]
         lines += ["", "<details><summary>config.json</summary>", "", "```json",
                   json.dumps(config, indent=1, sort_keys=True), "```", "", "</details>"]
     return "\n".join(lines)
