@@ -226,6 +226,10 @@ def _add_sweep_arguments(parser, shapes=True):
                         "the profile's).")
     parser.add_argument("--fractions", nargs="+", default=None, help="MNIST training "
                         "fractions (default: the profile's).")
+    parser.add_argument("--param", action="append", default=None, metavar="NAME=V1,V2,...",
+                        help="Also sweep a hyperparameter of the entries' own, e.g. "
+                        "tc_weight=1,2,5,10 for fc_beta_tcvae (zoo/objectives.md); repeat for "
+                        "more. Default: none (each entry at its own values).")
     if shapes:
         parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes "
                             "subsample and split (default: 0); the training seeds are --seeds.")
@@ -257,6 +261,20 @@ def _numbers(values, kind, flag):
         raise ValueError(f"{flag} takes {kind.__name__} values; got {values}.") from None
 
 
+def _params(texts):
+    """`["tc_weight=1,2"]` -> `{"tc_weight": [1.0, 2.0]}`; None stays None."""
+    if texts is None:
+        return None
+    params = {}
+    for text in texts:
+        name, _, values = text.partition("=")
+        name = name.strip()
+        if not name or name in params:
+            raise ValueError(f"--param takes NAME=V1,V2,... once per name; got {text!r}.")
+        params[name] = _numbers([values], float, f"--param {name}")
+    return params
+
+
 def _run_sweep(args):
     from bvae_tf import tuning
 
@@ -266,7 +284,8 @@ def _run_sweep(args):
             entries=None if args.entries is None else args.entries.split(","),
             betas=_numbers(args.betas, float, "--betas"),
             seeds=_numbers(args.seeds, int, "--seeds"),
-            fractions=_numbers(args.fractions, float, "--fractions"), seed=args.seed,
+            fractions=_numbers(args.fractions, float, "--fractions"),
+            params=_params(args.param), seed=args.seed,
             cache_dir=args.cache_dir, mnist_path=args.mnist,
             connect_timeout=args.connect_timeout, verbose=0 if args.quiet else 1,
             lease_s=args.lease,
