@@ -362,6 +362,30 @@ def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_
     assert (out / "report" / f"traversals-{TINY_NAMES[2]}.png").is_file()
 
 
+@pytest.mark.slow
+def test_a_tiny_sweep_of_tc_weight_trains_each_value_and_is_drawn_against_it(
+        tmp_path, tiny_profile, shapes_data, shapes_cache_dir):
+    import keras
+
+    out = tmp_path / "results"
+    summary = tuning.run_sweep(str(tiny_profile), "shapes", out, entries=["fc_beta_tcvae"],
+                               params={"tc_weight": [1, 10]}, betas=[1.0], seeds=[0],
+                               cache_dir=shapes_cache_dir, verbose=0)
+    names = ["fc_beta_tcvae-tc_weight1.0-beta1.0-seed0",
+             "fc_beta_tcvae-tc_weight10.0-beta1.0-seed0"]
+    assert summary == {"total": 2, "completed": 2, "missing": []}
+    records = results.read_records(out)
+    assert [record["trial_name"] for record in records] == names
+    assert [record["options"] for record in records] == [{"tc_weight": 1.0},
+                                                         {"tc_weight": 10.0}]
+    assert keras.saving.load_model(out / records[1]["model_path"]).tc_weight == 10.0
+    assert 0.0 <= records[1]["metrics"]["mig"]
+    assert cli.main(["report", "--results", str(out), "--trials", names[1]]) == 0
+    report = (out / "report" / "report.md").read_text(encoding="utf-8")
+    assert (out / "report" / "figure_hyperparameters.png").stat().st_size > 10_000
+    assert "(figure_hyperparameters.png)" in report
+
+
 def assert_each_trial_ran_once(out):
     records = results.read_records(out)
     assert [record["trial_name"] for record in records] == TINY_NAMES
