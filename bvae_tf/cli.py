@@ -211,26 +211,29 @@ def _add_mnist(subparsers, parents):
     parser = subparsers.add_parser(
         "mnist", parents=parents, help="The MNIST experiment: its beta sweep (= sweep --study "
         "mnist).")
-    parser.set_defaults(study="mnist", seed=0, cache_dir=None)
+    parser.set_defaults(study="mnist", seed=0, cache_dir=None, param=None)
     _add_sweep_arguments(parser, shapes=False)
 
 
 def _add_sweep_arguments(parser, shapes=True):
     parser.add_argument("--profile", default="quick", help="quick, paper or the path of a .py "
                         "file defining PROFILE (default: quick).")
+    others = f"; the other objectives': {', '.join(zoo.OBJECTIVE_NAMES)}" if shapes else ""
     parser.add_argument("--entries", default=None, help="Comma-separated zoo entries "
-                        f"(default: the profile's for the study; all: {', '.join(zoo.NAMES)}).")
+                        f"(default: the profile's for the study; the paper's: "
+                        f"{', '.join(zoo.names(None if shapes else 'mnist'))}{others}).")
     parser.add_argument("--betas", nargs="+", default=None, help="KL weights, e.g. 0 1 4 or "
                         "0,1,4 (default: the profile's).")
     parser.add_argument("--seeds", nargs="+", default=None, help="Training seeds (default: "
                         "the profile's).")
     parser.add_argument("--fractions", nargs="+", default=None, help="MNIST training "
                         "fractions (default: the profile's).")
-    parser.add_argument("--param", action="append", default=None, metavar="NAME=V1,V2,...",
-                        help="Also sweep a hyperparameter of the entries' own, e.g. "
-                        "tc_weight=1,2,5,10 for fc_beta_tcvae (zoo/objectives.md); repeat for "
-                        "more. Default: none (each entry at its own values).")
     if shapes:
+        parser.add_argument("--param", action="append", default=None,
+                            metavar="NAME=V1,V2,...", help="Also sweep a hyperparameter of the "
+                            "entries' own, e.g. tc_weight=1,2,5,10 for fc_beta_tcvae "
+                            "(zoo/objectives.md); repeat for more. Default: none (each entry "
+                            "at its own values).")
         parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes "
                             "subsample and split (default: 0); the training seeds are --seeds.")
     _results_argument(parser, help_text="Results directory (rerun the same command to "

@@ -160,6 +160,11 @@ def test_cli_sweeps_a_hyperparameter(tmp_path, experiment, capsys):
     assert cli.main(["sweep", "--entries", "fc_dip_vae_i", "--param", "tc_weight=1",
                      "--results", str(tmp_path / "other"), "--quiet"]) == 2
     assert "its own are lambda_od (default 10.0), lambda_d" in capsys.readouterr().err
+    for param, message in (("tc_weight", "no values of tc_weight"),
+                           ("tc_weight=x", "--param tc_weight takes float values")):
+        assert cli.main(["sweep", "--entries", "fc_beta_tcvae", "--param", param,
+                         "--results", str(tmp_path / "other"), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
 
 
