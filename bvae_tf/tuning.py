@@ -9,10 +9,11 @@ the objective reported back is the validation reconstruction loss (min; the tota
 not comparable across beta).
 
 Resuming: the records are the source of truth. `SweepOracle` hands out the first grid
-point, in a fixed order (entry, seed, fraction, beta), whose record does not exist and that
-no tuner is running, so a rerun of the same command after any interruption (SIGKILL
-included) runs exactly the missing trials. keras-tuner 1.4.8's own `GridSearchOracle`
-cannot resume (its queue of next combinations is not saved: keras-team/keras-tuner#1055).
+point, in a fixed order (entry, seed, fraction, the swept params, beta), whose record does
+not exist and that no tuner is running, so a rerun of the same command after any
+interruption (SIGKILL included) runs exactly the missing trials. keras-tuner 1.4.8's own
+`GridSearchOracle` cannot resume (its queue of next combinations is not saved:
+keras-team/keras-tuner#1055).
 
 Distributed: keras-tuner's chief/worker mode as designed. `--role chief` sets
 `KERASTUNER_TUNER_ID=chief` and serves the study's oracle on `--oracle HOST:PORT` (one
@@ -129,9 +130,9 @@ def check_params(params, entries):
         if not isinstance(values, (list, tuple)) or not values:
             raise ValueError(f"Empty grid: no values of {name} to sweep; give at least one "
                              f"(--param {name}=V1,V2,...).")
-        for entry in entries:
-            cast = tuple(zoo.entry(entry).check_options({name: value})[name]
-                         for value in values)
+        casts = [tuple(zoo.entry(entry).check_options({name: value})[name] for value in values)
+                 for entry in entries]  # every entry must take it
+        cast = casts[0]
         if len(set(cast)) != len(cast):
             raise ValueError(f"Repeated values of {name} in the grid: {cast}; give each once.")
         checked[name] = cast

@@ -91,7 +91,6 @@ def _check_owned(out_dir, names, owned):
 
 def _study_section(study, rows, out_dir, chance, ddof, reference_rows, owned=None):
     """Writes a study's CSV files and figure; returns (markdown text, written paths)."""
-    figure_path = out_dir / FIGURE_FILES[study]
     study_rows = [row for row in rows if row["study"] == study]
     heading = f"## {FIGURE_TITLES[study]}"
     if not study_rows:
@@ -102,8 +101,24 @@ def _study_section(study, rows, out_dir, chance, ddof, reference_rows, owned=Non
                 "records in this results directory."), []
     summary = tables.summarize(study_rows, study, ddof)
     reference = tables.summarize(reference_rows, study, ddof)
-    written = [results.write_csv(study_rows, out_dir / f"{study}.csv"),
-               results.write_csv(summary, out_dir / f"{study}_summary.csv")]
+    csv_files = [results.write_csv(study_rows, out_dir / f"{study}.csv"),
+                 results.write_csv(summary, out_dir / f"{study}_summary.csv")]
+    body, drawn = _paper_figure(study, summary, reference, out_dir, chance, ddof)
+    if reference:
+        body += ("\n\nBlack squares: the zoo's reference runs (`zoo/`, the paper's full "
+                 "protocol). " + reference_gap_text(summary, reference))
+    if study == "shapes":
+        text, more = _hyperparameter_figure(summary, out_dir, chance, ddof)
+        body, drawn = body + text, drawn + more
+    table = tables.markdown_table(summary, study)
+    return (f"{heading}\n\n{body}\n\n### {markdown.STUDY_TITLES[study]} summary (mean ± std over "
+            f"seeds, ddof={ddof})\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
+            f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), drawn + csv_files
+
+
+def _paper_figure(study, summary, reference, out_dir, chance, ddof):
+    """Draws Figure 1 (the trials without options) or 2; returns (markdown, written paths)."""
+    figure_path = out_dir / FIGURE_FILES[study]
     figure_path.unlink(missing_ok=True)
     plain = [line for line in summary if not results.option_values(line)]
     if study == "shapes":
@@ -113,28 +128,16 @@ def _study_section(study, rows, out_dir, chance, ddof, reference_rows, owned=Non
         drawn = figures.figure2(summary, figure_path, reference=reference)
         caption = f"Dashed line: chance ({figures.MNIST_CHANCE:g}, 10 classes)."
     if not plain:
-        body = (f"{FIGURE_NAMES[study]} skipped: every {study} trial set an entry's own "
-                "hyperparameter (drawn against it below).")
-    elif drawn is None:
-        body = (f"{FIGURE_NAMES[study]} skipped: the {study} records hold no "
-                f"{FIGURE_METRICS[study]}.")
-    else:
-        written.insert(0, drawn)
-        body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
-                f"deviation over seeds, {DDOF_WORDS[ddof]}. {caption}")
-        if figures.has_recalibrated(summary):
-            body += " " + figures.BOTH_STATISTICS
-    table = tables.markdown_table(summary, study)
-    if reference:
-        body += ("\n\nBlack squares: the zoo's reference runs (`zoo/`, the paper's full "
-                 "protocol). " + reference_gap_text(summary, reference))
-    if study == "shapes":
-        text, drawn = _hyperparameter_figure(summary, out_dir, chance, ddof)
-        body += text
-        written[len(written) - 2:len(written) - 2] = drawn  # after the figure, before the CSVs
-    return (f"{heading}\n\n{body}\n\n### {markdown.STUDY_TITLES[study]} summary (mean ± std over "
-            f"seeds, ddof={ddof})\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
-            f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), written
+        return (f"{FIGURE_NAMES[study]} skipped: every {study} trial set an entry's own "
+                "hyperparameter (drawn against it below)."), []
+    if drawn is None:
+        return (f"{FIGURE_NAMES[study]} skipped: the {study} records hold no "
+                f"{FIGURE_METRICS[study]}."), []
+    body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
+            f"deviation over seeds, {DDOF_WORDS[ddof]}. {caption}")
+    if figures.has_recalibrated(summary):
+        body += " " + figures.BOTH_STATISTICS
+    return body, [drawn]
 
 
 def _hyperparameter_figure(summary, out_dir, chance, ddof):
