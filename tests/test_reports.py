@@ -264,6 +264,7 @@ def test_a_hyperparameter_sweep_is_drawn_against_it_and_listed(tmp_path):
     assert "error bars one standard deviation over seeds" in text
     assert "| fc_beta_tcvae | 5 | 4 | 2 |" in text  # entry, tc_weight, beta, seeds
     assert "| entry | tc_weight | beta | seeds |" in text and "| fc | - | 4 | 2 |" in text
+    assert "| tc_weight (--param) | 1, 5 (2 values) | - |" in text  # what was run
     summary = _read_csv(report.parent / "shapes_summary.csv")
     means = {(line["entry"], line["option.tc_weight"], line["beta"]): float(line["mig_mean"])
              for line in summary}
