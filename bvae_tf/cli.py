@@ -211,15 +211,17 @@ def _add_mnist(subparsers, parents):
     parser = subparsers.add_parser(
         "mnist", parents=parents, help="The MNIST experiment: its beta sweep (= sweep --study "
         "mnist).")
-    parser.set_defaults(study="mnist", seed=0, cache_dir=None)
+    parser.set_defaults(study="mnist", seed=0, cache_dir=None, param=None)
     _add_sweep_arguments(parser, shapes=False)
 
 
 def _add_sweep_arguments(parser, shapes=True):
     parser.add_argument("--profile", default="quick", help="quick, paper or the path of a .py "
                         "file defining PROFILE (default: quick).")
+    others = f"; the other objectives': {', '.join(zoo.OBJECTIVE_NAMES)}" if shapes else ""
     parser.add_argument("--entries", default=None, help="Comma-separated zoo entries "
-                        f"(default: the profile's for the study; all: {', '.join(zoo.NAMES)}).")
+                        f"(default: the profile's for the study; the paper's: "
+                        f"{', '.join(zoo.names(None if shapes else 'mnist'))}{others}).")
     parser.add_argument("--betas", nargs="+", default=None, help="KL weights, e.g. 0 1 4 or "
                         "0,1,4 (default: the profile's).")
     parser.add_argument("--seeds", nargs="+", default=None, help="Training seeds (default: "
@@ -227,6 +229,11 @@ def _add_sweep_arguments(parser, shapes=True):
     parser.add_argument("--fractions", nargs="+", default=None, help="MNIST training "
                         "fractions (default: the profile's).")
     if shapes:
+        parser.add_argument("--param", action="append", default=None,
+                            metavar="NAME=V1,V2,...", help="Also sweep a hyperparameter of the "
+                            "entries' own, e.g. tc_weight=1,2,5,10 for fc_beta_tcvae "
+                            "(zoo/objectives.md); repeat for more. Default: none (each entry "
+                            "at its own values).")
         parser.add_argument("--seed", type=SEED, default=0, help="Seed of the shapes "
                             "subsample and split (default: 0); the training seeds are --seeds.")
     _results_argument(parser, help_text="Results directory (rerun the same command to "
@@ -257,6 +264,20 @@ def _numbers(values, kind, flag):
         raise ValueError(f"{flag} takes {kind.__name__} values; got {values}.") from None
 
 
+def _params(texts):
+    """`["tc_weight=1,2"]` -> `{"tc_weight": [1.0, 2.0]}`; None stays None."""
+    if texts is None:
+        return None
+    params = {}
+    for text in texts:
+        name, _, values = text.partition("=")
+        name = name.strip()
+        if not name or name in params:
+            raise ValueError(f"--param takes NAME=V1,V2,... once per name; got {text!r}.")
+        params[name] = _numbers([values], float, f"--param {name}")
+    return params
+
+
 def _run_sweep(args):
     from bvae_tf import tuning
 
@@ -266,7 +287,8 @@ def _run_sweep(args):
             entries=None if args.entries is None else args.entries.split(","),
             betas=_numbers(args.betas, float, "--betas"),
             seeds=_numbers(args.seeds, int, "--seeds"),
-            fractions=_numbers(args.fractions, float, "--fractions"), seed=args.seed,
+            fractions=_numbers(args.fractions, float, "--fractions"),
+            params=_params(args.param), seed=args.seed,
             cache_dir=args.cache_dir, mnist_path=args.mnist,
             connect_timeout=args.connect_timeout, verbose=0 if args.quiet else 1,
             lease_s=args.lease,

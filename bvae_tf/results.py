@@ -48,6 +48,8 @@ _RENAMED_METRICS_V1 = {"dci_disentanglement": "dci", "dci_completeness": "dci.co
                        "dci_informativeness_test": "dci.informativeness_test"}
 _LEADING_COLUMNS = ("study", "entry", "fraction", "beta", "seed", "epochs", "best_epoch")
 _LOSS_NAMES = ("loss", "reconstruction_loss", "kl_loss")
+# Prefix of a table's columns holding a record's `options` (`option.tc_weight`).
+OPTION_PREFIX = "option."
 # Suffix of a record's scores with batch norm's statistics recalibrated (`<name>.recalibrated`).
 RECALIBRATED = "recalibrated"
 # The shapes' factor names (`bvae_tf.data.render.FACTOR_NAMES`; data is this layer's sibling).
@@ -57,35 +59,50 @@ _SHAPES_FACTOR_NAMES = ("shape", "pos_x", "pos_y", "scale", "rotation")
 _INDEXED_FACTOR_KEY = re.compile(r"^(mig|sap)\.factor_([0-4])((?:\..+)?)$")
 
 
-def trial_name(entry, beta, seed, fraction=None):
+def trial_name(entry, beta, seed, fraction=None, options=None):
     """Returns the name of one trial, used for its record, model and encoder paths.
 
     Numbers are written as Python's shortest round-trip repr, so distinct betas (or
-    fractions) give distinct names, however close: `beta1e-07` and `beta2e-07`.
+    fractions, or options) give distinct names, however close: `beta1e-07` and `beta2e-07`.
 
     Args:
         entry: str, zoo entry, e.g. `"conv_denoising"`.
         beta: float, weight of the KL term.
         seed: int, training seed.
         fraction: float or None, MNIST training fraction (None for shapes).
+        options: dict or None, the entry's own hyperparameters set by the trial
+            (`ZooEntry.check_options`), named in key order; None or {} names none.
 
     Returns:
-        str like `"conv_denoising-beta4.0-seed0"` or `"mnist_fc-frac0.1-beta1.0-seed0"`.
+        str like `"conv_denoising-beta4.0-seed0"`, `"mnist_fc-frac0.1-beta1.0-seed0"` or
+        `"fc_beta_tcvae-tc_weight2.0-beta1.0-seed0"`.
 
     Raises:
-        ValueError: if `beta` or `fraction` is NaN or infinite.
+        ValueError: if `beta`, `fraction` or an option is NaN or infinite.
 
     Example:
         >>> trial_name("mnist_fc", 1, 0, fraction=0.1)
         'mnist_fc-frac0.1-beta1.0-seed0'
         >>> trial_name("fc", 1e-7, 0)
         'fc-beta1e-07-seed0'
+        >>> trial_name("fc_annealed_vae", 1, 0, options={"max_capacity": 5.0,
+        ...                                                "capacity_steps": 10})
+        'fc_annealed_vae-capacity_steps10-max_capacity5.0-beta1.0-seed0'
     """
     parts = [entry]
     if fraction is not None:
         parts.append(f"frac{_exact(fraction, 'fraction')}")
+    parts += [f"{name}{_option_text(value, name)}"
+              for name, value in sorted((options or {}).items())]
     parts += [f"beta{_exact(beta, 'beta')}", f"seed{int(seed)}"]
     return "-".join(parts)
+
+
+def _option_text(value, name):
+    """An option's value in a name: an int as written, any other number as `_exact`'s."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _exact(value, name)
 
 
 def _exact(value, argument):
@@ -359,6 +376,11 @@ def _record_problem(record):
         return (f"fraction {fraction!r} is not {'null' if record['study'] == 'shapes' else 'in'}"
                 f"{'' if record['study'] == 'shapes' else ' (0, 1]'} for a {record['study']} "
                 "record")
+    options = record.get("options", {})
+    if not isinstance(options, dict) or not all(
+            isinstance(key, str) and _is_number(value) and math.isfinite(value)
+            for key, value in options.items()):
+        return f"options {options!r:.80} is not an object of finite numbers"
     metrics = record.get("metrics", {})
     if not isinstance(metrics, dict) or not all(
             isinstance(key, str) and (value is None or _is_number(value))
@@ -580,8 +602,10 @@ def records_table(records):
         records: list of record dicts (as returned by `read_records`).
 
     Returns:
-        list of flat dicts sorted by study, entry, fraction, beta and seed; losses are named
-        `train_loss`, `val_reconstruction_loss`, ... and metrics by their own names.
+        list of flat dicts sorted by study, entry, fraction, options, beta and seed; losses
+        are named `train_loss`, `val_reconstruction_loss`, ..., metrics by their own names
+        and a record's `options` `option.<name>` (after `fraction`; only where records have
+        them).
 
     Example:
         >>> records_table([{"study": "shapes", "entry": "fc", "beta": 1.0, "seed": 0,
@@ -590,7 +614,10 @@ def records_table(records):
     """
     rows = []
     for record in records:
-        row = {key: record.get(key) for key in _LEADING_COLUMNS}
+        row = {key: record.get(key) for key in _LEADING_COLUMNS[:3]}
+        row.update({OPTION_PREFIX + name: value
+                    for name, value in sorted((record.get("options") or {}).items())})
+        row.update({key: record.get(key) for key in _LEADING_COLUMNS[3:]})
         losses = record.get("losses") or {}
         for split, prefix in (("train", "train_"), ("validation", "val_")):
             for name in _LOSS_NAMES:
@@ -598,7 +625,18 @@ def records_table(records):
         row.update(_named_factor_keys(record))
         rows.append(row)
     return sorted(rows, key=lambda row: (row["study"], row["entry"], row["fraction"] or 0.0,
-                                         row["beta"], row["seed"]))
+                                         option_values(row), row["beta"], row["seed"]))
+
+
+def option_values(row):
+    """A row's options as sorted (name, value) pairs: `()` for a trial without any.
+
+    Example:
+        >>> option_values({"entry": "fc_beta_tcvae", "option.tc_weight": 2.0, "beta": 1.0})
+        (('tc_weight', 2.0),)
+    """
+    return tuple(sorted((key[len(OPTION_PREFIX):], value) for key, value in row.items()
+                        if key.startswith(OPTION_PREFIX) and value is not None))
 
 
 def _named_factor_keys(record):

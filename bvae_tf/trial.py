@@ -52,19 +52,29 @@ class TrialSpec:
             the scorer's sampling.
         fraction: float in (0, 1] for MNIST entries (the per-class training fraction), None
             for shapes entries.
+        options: dict, the entry's own hyperparameters that replace its values
+            (`ZooEntry.hyperparameters`, e.g. `{"tc_weight": 2.0}`); in the name and the
+            record only when given. Defaults to {}.
 
     Raises:
-        ValueError: unknown entry, a bad value, or a fraction given to a shapes entry (or
-            missing for an MNIST one).
+        ValueError: unknown entry, a bad value, a fraction given to a shapes entry (or
+            missing for an MNIST one), or an option the entry does not take.
+
+    Example:
+        >>> TrialSpec("fc_beta_tcvae", 1.0, 0, options={"tc_weight": 2}).name
+        'fc_beta_tcvae-tc_weight2.0-beta1.0-seed0'
     """
 
     entry: str
     beta: float
     seed: int
     fraction: float | None = None
+    options: dict = dataclasses.field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         study = zoo.entry(self.entry).dataset
+        object.__setattr__(self, "options", zoo.entry(self.entry).check_options(self.options)
+                           if self.options else {})
         for key, value in (("betas", self.beta), ("seeds", self.seed)):
             (checked,) = profiles.check_grid_values(key, [value])
             object.__setattr__(self, key[:-1], checked)
@@ -84,7 +94,7 @@ class TrialSpec:
     @property
     def name(self):
         """str: the trial's name (`bvae_tf.results.trial_name`)."""
-        return results.trial_name(self.entry, self.beta, self.seed, self.fraction)
+        return results.trial_name(self.entry, self.beta, self.seed, self.fraction, self.options)
 
 
 def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_path=None,
@@ -130,7 +140,7 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
                       precision=precision, batch_size=settings.batch_size,
                       learning_rate=settings.learning_rate,
                       batch_norm_momentum=settings.batch_norm_momentum,
-                      validation_statistics=settings.validation_statistics)
+                      validation_statistics=settings.validation_statistics, **spec.options)
     fraction = spec.fraction if spec.study == "mnist" else settings.train_fraction
     drawn_on = inputs.input_pipeline(settings.input_pipeline)
     train_ds, validation_ds = inputs.make_datasets(
@@ -174,7 +184,8 @@ def run_trial(spec, settings, results_dir, data=None, *, cache_dir=None, mnist_p
     record = {
         "schema_version": results.SCHEMA_VERSION, "study": spec.study,
         "trial_name": spec.name, "entry": spec.entry, "beta": spec.beta, "seed": spec.seed,
-        "fraction": spec.fraction, "config": config, "versions": results.versions(),
+        "fraction": spec.fraction, **({"options": spec.options} if spec.options else {}),
+        "config": config, "versions": results.versions(),
         "machine": results.machine(), **training.summarize_history(history, settings.patience),
         "metrics": scores, "scoring_s": scoring_s,
         "model_path": results.relative_path(model_dir / "model.keras", results_dir),

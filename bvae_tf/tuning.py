@@ -2,15 +2,18 @@
 
 `run_sweep` runs one study of a profile as one keras-tuner project,
 `<results>/tuner/<study>/`, whose hyperparameters are the zoo entry, the seed, the MNIST
-fraction and beta. Each keras-tuner trial is one call of `bvae_tf.trial.run_trial`, which
-writes the record; the objective reported back is the validation reconstruction loss (min;
-the total loss is not comparable across beta).
+fraction and beta, and, when asked (`params`), the entries' own: beta-TCVAE's `tc_weight`,
+DIP-VAE's `lambda_od`, ... (`bvae_tf.zoo.ZooEntry.hyperparameters`), swept as beta is.
+Each keras-tuner trial is one call of `bvae_tf.trial.run_trial`, which writes the record;
+the objective reported back is the validation reconstruction loss (min; the total loss is
+not comparable across beta).
 
 Resuming: the records are the source of truth. `SweepOracle` hands out the first grid
-point, in a fixed order (entry, seed, fraction, beta), whose record does not exist and that
-no tuner is running, so a rerun of the same command after any interruption (SIGKILL
-included) runs exactly the missing trials. keras-tuner 1.4.8's own `GridSearchOracle`
-cannot resume (its queue of next combinations is not saved: keras-team/keras-tuner#1055).
+point, in a fixed order (entry, seed, fraction, the swept params, beta), whose record does
+not exist and that no tuner is running, so a rerun of the same command after any
+interruption (SIGKILL included) runs exactly the missing trials. keras-tuner 1.4.8's own
+`GridSearchOracle` cannot resume (its queue of next combinations is not saved:
+keras-team/keras-tuner#1055).
 
 Distributed: keras-tuner's chief/worker mode as designed. `--role chief` sets
 `KERASTUNER_TUNER_ID=chief` and serves the study's oracle on `--oracle HOST:PORT` (one
@@ -59,11 +62,13 @@ def _heartbeats(oracle, trial_id, lease_s):
 
 
 class StudyHyperModel(keras_tuner.HyperModel):
-    """A keras-tuner `HyperModel` over one study: hyperparameters entry, seed, fraction, beta.
+    """A keras-tuner `HyperModel` over one study: entry, seed, fraction, options and beta.
 
     Args:
         study: "shapes" or "mnist".
-        grid: dict of tuples `entries`, `seeds`, `betas`, `fractions` (`Profile.grid`).
+        grid: dict of tuples `entries`, `seeds`, `betas`, `fractions` (`Profile.grid`), and
+            optionally `params`, a dict: hyperparameter of the entries' own -> tuple of
+            values (`check_params`).
 
     Example:
         >>> hypermodel = StudyHyperModel("shapes", {"entries": ("fc",), "betas": (0.0, 4.0),
@@ -78,23 +83,69 @@ class StudyHyperModel(keras_tuner.HyperModel):
         self.grid = grid
 
     def declare_hyperparameters(self, hp):
-        """Declares the grid, in enumeration order: entry, seed, fraction, then beta."""
+        """Declares the grid, in enumeration order: entry, seed, fraction, params, then beta."""
         hp.Choice("entry", list(self.grid["entries"]))
         hp.Choice("seed", list(self.grid["seeds"]))
         if self.study == "mnist":
             hp.Choice("fraction", list(self.grid["fractions"]))
+        for name, values in self.grid.get("params", {}).items():
+            hp.Choice(name, list(values))
         hp.Choice("beta", list(self.grid["betas"]))
         return hp
 
     def spec(self, values):
         """Returns the `bvae_tf.trial.TrialSpec` of a grid point (a values dict)."""
         return trial.TrialSpec(values["entry"], values["beta"], values["seed"],
-                               values.get("fraction"))
+                               values.get("fraction"),
+                               {name: values[name] for name in self.grid.get("params", {})})
 
     def build(self, hp):
         """Returns the compiled zoo model of `hp`'s grid point (untrained)."""
         spec = self.spec(self.declare_hyperparameters(hp).values)
-        return zoo.build(spec.entry, spec.beta, seed=spec.seed)
+        return zoo.build(spec.entry, spec.beta, seed=spec.seed, **spec.options)
+
+
+def check_params(params, entries):
+    """Checks the swept hyperparameters of the entries' own; returns them cast, as tuples.
+
+    Args:
+        params: dict, hyperparameter name -> sequence of values (e.g. `{"tc_weight": [1, 2]}`),
+            or None (none swept).
+        entries: the grid's zoo entries: each must take every hyperparameter
+            (`bvae_tf.zoo.ZooEntry.hyperparameters`).
+
+    Returns:
+        dict, name -> tuple of values (cast to the hyperparameter's type), in given order.
+
+    Raises:
+        ValueError: a name an entry does not take (its own are listed), no value, a
+            repeated or a bad value.
+
+    Example:
+        >>> check_params({"tc_weight": [1, 2]}, ["fc_beta_tcvae", "fc_factor_vae"])
+        {'tc_weight': (1.0, 2.0)}
+    """
+    checked = {}
+    for name, values in (params or {}).items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ValueError(f"Empty grid: no values of {name} to sweep; give at least one "
+                             f"(--param {name}=V1,V2,...).")
+        casts = [tuple(zoo.entry(entry).check_options({name: value})[name] for value in values)
+                 for entry in entries]  # every entry must take it
+        cast = casts[0]
+        if len(set(cast)) != len(cast):
+            raise ValueError(f"Repeated values of {name} in the grid: {cast}; give each once.")
+        checked[name] = cast
+    return checked
+
+
+def _grid_specs(grid):
+    """Returns the `TrialSpec` of every point of a grid, in the sweep's order (beta fastest)."""
+    params = grid.get("params", {})
+    return [trial.TrialSpec(entry, beta, seed, fraction, dict(zip(params, chosen)))
+            for entry, seed, fraction, *chosen, beta in itertools.product(
+                grid["entries"], grid["seeds"], grid["fractions"], *params.values(),
+                grid["betas"])]
 
 
 def _values_key(values):
@@ -292,15 +343,14 @@ def objective_of(record):
 
 
 def trial_names(grid):
-    """Returns the names of every trial of a grid (as `Profile.grid` returns it)."""
-    return [results.trial_name(entry, beta, seed, fraction)
-            for entry, seed, fraction, beta in itertools.product(
-                grid["entries"], grid["seeds"], grid["fractions"], grid["betas"])]
+    """Returns the names of every trial of a grid (as `Profile.grid` returns it, with
+    `params` as `check_params` does)."""
+    return [spec.name for spec in _grid_specs(grid)]
 
 
 def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="127.0.0.1:8000",
               seed=0, verbose=1, betas=None, seeds=None, fractions=None, cache_dir=None,
-              mnist_path=None, connect_timeout=60.0, data=None, lease_s=LEASE_S):
+              mnist_path=None, connect_timeout=60.0, data=None, lease_s=LEASE_S, params=None):
     """Runs (or resumes) the sweep of one study: every grid point exactly once.
 
     Every argument is checked before anything is written.
@@ -321,14 +371,18 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
         data: the study's dataset if already loaded (`bvae_tf.inputs.load_data`), else None.
         lease_s: float > 0, seconds a trial's worker may go unheard before the chief hands
             the trial to another worker (`SweepOracle`). Defaults to `LEASE_S`.
+        params: dict or None, the entries' own hyperparameters to sweep, name -> values
+            (e.g. `{"tc_weight": [1, 2, 5]}`: `check_params`), each point at every beta and
+            seed; None sweeps none (each entry at its own values).
 
     Returns:
         dict: `total` trials of the grid, `completed` (records present), `missing` (names of
         trials without a record: failed ones, or, for a chief or worker, ones left to others).
 
     Raises:
-        ValueError: bad role, study, grid, timeout or `oracle`, a results directory made by a
-            different configuration, or a corrupted record.
+        ValueError: bad role, study, grid, timeout or `oracle`, a hyperparameter an entry
+            does not take, a results directory made by a different configuration, or a
+            corrupted record.
         distributed.SweepBusyError: another local sweep or chief holds the directory.
         TimeoutError: a worker cannot reach the chief within `connect_timeout` seconds.
     """
@@ -344,20 +398,18 @@ def run_sweep(profile, study, results_dir, entries=None, role="local", oracle="1
                          f"{lease_s!r}.")
     profile = profiles.get_profile(profile)
     grid = profile.grid(study, entries=entries, betas=betas, seeds=seeds, fractions=fractions)
+    grid["params"] = check_params(params, grid["entries"])
     (seed,) = profiles.check_grid_values("seeds", [seed])
     host, port = distributed.parse_address(oracle)
     if role == "chief":
         distributed.check_listen_address(host, port)
     results_dir = pathlib.Path(results_dir)
-    names = trial_names(grid)
+    specs = _grid_specs(grid)
+    names = [spec.name for spec in specs]
     with distributed.sweep_lock(results_dir, study, role):
         if role != "chief":  # a file in the way or too long a path: said before any training
-            longest = max(itertools.product(grid["entries"], grid["seeds"], grid["fractions"],
-                                            grid["betas"]),
-                          key=lambda point: len(results.trial_name(point[0], point[3], point[1],
-                                                                   point[2])))
-            spec = trial.TrialSpec(longest[0], longest[3], longest[1], longest[2])
-            results.prepare_trial_dirs(results_dir, study, spec.entry, spec.name)
+            longest = max(specs, key=lambda spec: len(spec.name))
+            results.prepare_trial_dirs(results_dir, study, longest.entry, longest.name)
         results.check_config(results_dir, results.sweep_config(profile.to_config(), seed))
         results.read_records(results_dir, study)  # a corrupted record stops the sweep here
         with distributed.Progress(results_dir, study, names, enabled=verbose >= 1) as progress:
@@ -397,4 +449,4 @@ def _make_tuner(study, grid, results_dir, settings, split_seed, verbose, progres
 
 
 __all__ = ["LEASE_S", "OBJECTIVE", "ROLES", "StudyHyperModel", "StudyTuner", "SweepOracle",
-           "objective_of", "run_sweep", "trial_names"]
+           "check_params", "objective_of", "run_sweep", "trial_names"]

@@ -47,7 +47,9 @@ Example:
 
 import dataclasses
 import functools
+import inspect
 import math
+import numbers
 import types
 
 DATASETS = ("shapes", "mnist")
@@ -109,6 +111,64 @@ class ZooEntry:
         """Returns the `BetaVAE` keyword arguments that build this entry (beta and seed aside)."""
         return {"architecture": self.architecture, "image_shape": self.image_shape,
                 "latent_dim": self.latent_dim, "denoising": self.denoising, **self.layers}
+
+    def hyperparameters(self):
+        """Returns what a sweep may set besides beta: the class's own numeric arguments.
+
+        The arguments `model_class` adds to `BetaVAE`'s, with this entry's values (its
+        `model_options`, else the class's defaults); the paper's entries have none.
+
+        Example:
+            >>> entry("fc_beta_tcvae").hyperparameters()
+            {'tc_weight': 5.0, 'dataset_size': 186915}
+            >>> entry("fc").hyperparameters()
+            {}
+        """
+        from bvae_tf import models
+
+        inherited = inspect.signature(models.BetaVAE).parameters
+        own = {name: parameter.default for name, parameter in
+               inspect.signature(getattr(models, self.model_class)).parameters.items()
+               if name not in inherited and parameter.kind is not parameter.VAR_KEYWORD}
+        values = {name: self.model_options.get(name, default) for name, default in own.items()}
+        return {name: value for name, value in values.items() if _is_number(value)}
+
+    def check_options(self, options):
+        """Returns `options` (hyperparameter -> value) checked, cast to each one's type.
+
+        Floats must be finite and >= 0, ints whole and >= 1 (the family's weights, rates,
+        capacities and counts); the class checks the rest when it is built.
+
+        Example:
+            >>> entry("fc_beta_tcvae").check_options({"tc_weight": 2})
+            {'tc_weight': 2.0}
+
+        Raises:
+            ValueError: a name `hyperparameters()` lacks (the message lists them), or a bad
+                value.
+        """
+        own = self.hyperparameters()
+        unknown = sorted(name for name in options if name not in own)
+        if unknown:
+            takes = (f"its own are {', '.join(f'{name} (default {value!r})' for name, value in own.items())}"
+                     if own else "it has none besides beta (--betas)")
+            raise ValueError(f"Zoo entry {self.name!r} ({self.model_class}) takes no "
+                             f"hyperparameter {', '.join(unknown)}: {takes}.")
+        return {name: _option_value(name, options[name], own[name]) for name in sorted(options)}
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _option_value(name, value, default):
+    """`value` as the type of `default`: an int >= 1, or a finite float >= 0."""
+    whole = isinstance(default, numbers.Integral)
+    if not _is_number(value) or not math.isfinite(value) or (
+            whole and (value < 1 or value != int(value))) or value < 0:
+        expected = "a whole number >= 1" if whole else "a finite number >= 0"
+        raise ValueError(f"{name} must be {expected} (--param {name}=VALUES); got {value!r}.")
+    return int(value) if whole else float(value) + 0.0
 
 
 _SHAPES_FC = {"encoder_units": (1200, 1200), "decoder_units": (1200, 1200, 1200)}

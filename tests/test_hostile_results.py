@@ -149,6 +149,28 @@ def test_a_record_with_any_json_in_a_field_reads_or_is_refused_naming_its_file(k
         tables.markdown_table(tables.summarize(rows, "mnist"), "mnist")
 
 
+@settings(max_examples=150, deadline=None, database=None)
+@given(value=JSON | st.dictionaries(st.text(max_size=8), JSON, max_size=3))
+def test_a_record_with_any_options_reads_or_is_refused_naming_its_file(value):
+    import tempfile
+
+    from bvae_tf.reports import figures, tables
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = results.record_path(directory, "mnist", VALID["trial_name"])
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({**VALID, "options": value}))
+        try:
+            records = results.read_records(directory)
+        except ValueError as error:
+            assert str(path) in str(error) and "options" in str(error)
+            return
+        rows = results.records_table(records)  # every reader works on what was accepted
+        summary = tables.summarize([{**row, "study": "shapes"} for row in rows], "shapes")
+        tables.markdown_table(summary, "shapes")
+        assert figures.figure_hyperparameters(summary, pathlib.Path(directory) / "f.png") is None
+
+
 @settings(max_examples=100, deadline=None, database=None)
 @given(value=JSON)
 def test_a_config_json_of_any_shape_reads_or_is_refused_naming_it(value):

@@ -238,6 +238,55 @@ def test_study_without_its_metric_skips_its_figure(tmp_path):
     assert (tmp_path / "report" / "mnist.csv").is_file()
 
 
+def _write_hyperparameter_records(directory, weights=(1.0, 5.0)):
+    """fc_beta_tcvae records of a `--param tc_weight=...` sweep: 2 betas x 2 seeds a weight."""
+    random_state = np.random.RandomState(1)
+    for weight in weights:
+        for beta in SHAPES_BETAS:
+            for seed in SEEDS:
+                record = _record("shapes", "fc_beta_tcvae", beta, seed, None, random_state)
+                record["metrics"]["mig"] += 0.05 * weight
+                name = results.trial_name("fc_beta_tcvae", beta, seed, None,
+                                          {"tc_weight": weight})
+                record.update(trial_name=name, options={"tc_weight": weight},
+                              model_path=f"models/shapes/{name}/model.keras")
+                results.write_record(directory, record)
+
+
+def test_a_hyperparameter_sweep_is_drawn_against_it_and_listed(tmp_path):
+    _write_records(tmp_path, studies=("shapes",))
+    _write_hyperparameter_records(tmp_path)
+    report = write_report(tmp_path, chosen=[])
+    text = report.read_text(encoding="utf-8")
+    figure = report.parent / "figure_hyperparameters.png"
+    assert _png_size(figure)[0] > 400 and "(figure_hyperparameters.png)" in text
+    assert "- [figure_hyperparameters.png](figure_hyperparameters.png)" in text
+    assert "error bars one standard deviation over seeds" in text
+    assert "| fc_beta_tcvae | 5 | 4 | 2 |" in text  # entry, tc_weight, beta, seeds
+    assert "| entry | tc_weight | beta | seeds |" in text and "| fc | - | 4 | 2 |" in text
+    assert "| tc_weight (--param) | 1, 5 (2 values) | - |" in text  # what was run
+    summary = _read_csv(report.parent / "shapes_summary.csv")
+    means = {(line["entry"], line["option.tc_weight"], line["beta"]): float(line["mig_mean"])
+             for line in summary}
+    for beta in ("0.0", "4.0"):  # mig grew by 0.05 a unit of tc_weight
+        assert means["fc_beta_tcvae", "5.0", beta] - means["fc_beta_tcvae", "1.0", beta] > 0.1
+    assert (report.parent / "figure1.png").is_file()  # the plain entries, against beta
+    for record in results.read_records(tmp_path):
+        if "options" in record:
+            results.record_path(tmp_path, "shapes", record["trial_name"]).unlink()
+    text = write_report(tmp_path, chosen=[]).read_text(encoding="utf-8")
+    assert not figure.exists() and "figure_hyperparameters" not in text
+    assert "| entry | beta | seeds |" in text
+
+
+def test_a_report_of_a_hyperparameter_sweep_alone_says_why_figure_1_is_skipped(tmp_path):
+    _write_hyperparameter_records(tmp_path)
+    text = write_report(tmp_path, chosen=[]).read_text(encoding="utf-8")
+    assert "Figure 1 skipped: every shapes trial set an entry's own hyperparameter" in text
+    assert (tmp_path / "report" / "figure_hyperparameters.png").is_file()
+    assert not (tmp_path / "report" / "figure1.png").exists()
+
+
 def test_missing_or_empty_results_dir_raise_value_error(tmp_path):
     with pytest.raises(ValueError, match="No results directory at .*nowhere"):
         write_report(tmp_path / "nowhere")

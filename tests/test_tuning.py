@@ -44,13 +44,15 @@ def experiment(monkeypatch):
     def run_trial(spec, settings, results_dir, data=None, *, split_seed=0, worker=None,
                   verbose=0):
         assert data is DATA and isinstance(settings, profiles.TrialSettings)
-        key = (spec.entry, spec.beta, spec.seed) + ((spec.fraction,) if spec.fraction else ())
+        key = (spec.entry, spec.beta, spec.seed) + ((spec.fraction,) if spec.fraction else ()
+                                                     ) + tuple(spec.options.items())
         calls.append(key)
         run_trial.settings.append(settings)
         if key in failures:
             raise failures[key]
         record = stub_record(spec.entry, spec.beta, spec.seed, spec.fraction, spec.study)
-        record.update(worker=worker, config={"profile": settings.profile})
+        record.update(worker=worker, config={"profile": settings.profile},
+                      trial_name=spec.name, **({"options": spec.options} if spec.options else {}))
         results.write_record(results_dir, record)
         return record
 
@@ -102,6 +104,68 @@ def test_a_trial_interrupted_while_running_is_rerun_once(tmp_path, experiment):
     assert [(status, values) for status, values, _ in trial_files(tmp_path)] == [
         ("COMPLETED", {"entry": "fc", "seed": seed, "beta": beta})
         for seed in (0, 1) for beta in (0.0, 4.0)]
+
+
+def test_a_sweep_over_an_entrys_own_hyperparameter_runs_each_value_and_resumes(tmp_path,
+                                                                                experiment):
+    profile = small_profile(shapes_betas=(1.0,))
+    params = {"tc_weight": [1, 2.5]}
+    experiment.failures[("fc_beta_tcvae", 1.0, 1, ("tc_weight", 2.5))] = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        tuning.run_sweep(profile, "shapes", tmp_path, entries=["fc_beta_tcvae"], params=params,
+                         verbose=0)
+    experiment.failures.clear()
+    summary = tuning.run_sweep(profile, "shapes", tmp_path, entries=["fc_beta_tcvae"],
+                               params=params, verbose=0)
+    names = [f"fc_beta_tcvae-tc_weight{weight}-beta1.0-seed{seed}"
+             for seed in (0, 1) for weight in (1.0, 2.5)]
+    assert summary == {"total": 4, "completed": 4, "missing": []}
+    assert [record["trial_name"] for record in results.read_records(tmp_path)] == sorted(names)
+    assert experiment.calls == [("fc_beta_tcvae", 1.0, seed, ("tc_weight", weight))
+                                for seed, weight in ((0, 1.0), (0, 2.5), (1, 1.0), (1, 2.5),
+                                                     (1, 2.5))]  # the interrupted one, once
+    record = results.load_record(results.record_path(tmp_path, "shapes", names[1]))
+    assert record["options"] == {"tc_weight": 2.5}
+    rows = results.records_table(results.read_records(tmp_path))
+    assert [row["option.tc_weight"] for row in rows] == [1.0, 1.0, 2.5, 2.5]
+    assert tuning.run_sweep(profile, "shapes", tmp_path, entries=["fc_beta_tcvae"],
+                            params=params, verbose=0)["completed"] == 4
+    assert len(experiment.calls) == 5
+
+
+def test_a_hyperparameter_an_entry_does_not_take_is_refused_before_anything(tmp_path,
+                                                                            experiment):
+    with pytest.raises(ValueError, match=r"'fc_beta_tcvae' \(BetaTCVAE\) takes no hyperparameter "
+                       r"lambda_od: its own are tc_weight \(default 5.0\), dataset_size"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, entries=["fc_beta_tcvae"],
+                         params={"lambda_od": [1.0]})
+    with pytest.raises(ValueError, match=r"'fc' \(BetaVAE\) .* none besides beta \(--betas\)"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, params={"tc_weight": [1.0]})
+    with pytest.raises(ValueError, match=r"capacity_steps must be a whole number >= 1"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, entries=["fc_annealed_vae"],
+                         params={"capacity_steps": [10.5]})
+    with pytest.raises(ValueError, match=r"Repeated values of tc_weight"):
+        tuning.run_sweep(small_profile(), "shapes", tmp_path, entries=["fc_beta_tcvae"],
+                         params={"tc_weight": [1, 1.0]})
+    assert experiment.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_cli_sweeps_a_hyperparameter(tmp_path, experiment, capsys):
+    out = tmp_path / "run"
+    code = cli.main(["sweep", "--entries", "fc_annealed_vae", "--param", "capacity_steps=10,20",
+                     "--betas", "4", "--seeds", "0", "--results", str(out), "--quiet"])
+    assert code == 0 and experiment.calls == [
+        ("fc_annealed_vae", 4.0, 0, ("capacity_steps", steps)) for steps in (10, 20)]
+    assert "2 of 2 trials of the shapes sweep" in capsys.readouterr().out
+    assert cli.main(["sweep", "--entries", "fc_dip_vae_i", "--param", "tc_weight=1",
+                     "--results", str(tmp_path / "other"), "--quiet"]) == 2
+    assert "its own are lambda_od (default 10.0), lambda_d" in capsys.readouterr().err
+    for param, message in (("tc_weight", "no values of tc_weight"),
+                           ("tc_weight=x", "--param tc_weight takes float values")):
+        assert cli.main(["sweep", "--entries", "fc_beta_tcvae", "--param", param,
+                         "--results", str(tmp_path / "other"), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
 
 
 def test_keras_tuner_state_cut_short_by_a_kill_is_rebuilt(tmp_path, experiment, capsys):
@@ -301,6 +365,30 @@ def test_tiny_grid_end_to_end(tmp_path, tiny_profile, shapes_data, shapes_cache_
     assert "Profile **tiny**" in report and "| trials | 4 finished of 4 planned | 520 |" in report
     assert (out / "report" / "figure1.png").stat().st_size > 10_000
     assert (out / "report" / f"traversals-{TINY_NAMES[2]}.png").is_file()
+
+
+@pytest.mark.slow
+def test_a_tiny_sweep_of_tc_weight_trains_each_value_and_is_drawn_against_it(
+        tmp_path, tiny_profile, shapes_data, shapes_cache_dir):
+    import keras
+
+    out = tmp_path / "results"
+    summary = tuning.run_sweep(str(tiny_profile), "shapes", out, entries=["fc_beta_tcvae"],
+                               params={"tc_weight": [1, 10]}, betas=[1.0], seeds=[0],
+                               cache_dir=shapes_cache_dir, verbose=0)
+    names = ["fc_beta_tcvae-tc_weight1.0-beta1.0-seed0",
+             "fc_beta_tcvae-tc_weight10.0-beta1.0-seed0"]
+    assert summary == {"total": 2, "completed": 2, "missing": []}
+    records = results.read_records(out)
+    assert [record["trial_name"] for record in records] == names
+    assert [record["options"] for record in records] == [{"tc_weight": 1.0},
+                                                         {"tc_weight": 10.0}]
+    assert keras.saving.load_model(out / records[1]["model_path"]).tc_weight == 10.0
+    assert 0.0 <= records[1]["metrics"]["mig"]
+    assert cli.main(["report", "--results", str(out), "--trials", names[1]]) == 0
+    report = (out / "report" / "report.md").read_text(encoding="utf-8")
+    assert (out / "report" / "figure_hyperparameters.png").stat().st_size > 10_000
+    assert "(figure_hyperparameters.png)" in report
 
 
 def assert_each_trial_ran_once(out):

@@ -86,7 +86,12 @@ def total_correlation(z, z_mean, z_log_var, dataset_size):
     """
     log_probs = gaussian_log_density(ops.expand_dims(z, 1), ops.expand_dims(z_mean, 0),
                                      ops.expand_dims(z_log_var, 0))  # [i, k, j]
-    log_count = math.log(float(dataset_size) * float(ops.shape(log_probs)[0]))
+    batch = log_probs.shape[0]
+    if batch is None:  # traced for batches of any size (a partial last one): known when run
+        batch = ops.cast(ops.shape(log_probs)[0], log_probs.dtype)
+        log_count = ops.log(float(dataset_size) * batch)
+    else:
+        log_count = math.log(float(dataset_size) * float(batch))
     log_joint = ops.logsumexp(ops.sum(log_probs, axis=2), axis=1) - log_count
     log_marginals = ops.sum(ops.logsumexp(log_probs, axis=1) - log_count, axis=1)
     return ops.mean(log_joint - log_marginals)

@@ -316,11 +316,14 @@ def _is_real(value):
 
 
 def _check_entries(entries, study):
-    valid = list(zoo.names(study))
+    """The paper's entries of the study, or the other objectives' (all on shapes)."""
+    valid = [*zoo.names(study), *(name for name in zoo.OBJECTIVE_NAMES
+                                  if zoo.entry(name).dataset == study)]
     unknown = [entry for entry in entries if entry not in valid]
     if unknown:
         raise ValueError(f"Unknown zoo entries {unknown} for the {study} study: expected some "
-                         f"of {valid} (all zoo entries: {list(zoo.NAMES)}).")
+                         f"of {valid} (all zoo entries: {list(zoo.NAMES + zoo.OBJECTIVE_NAMES)}"
+                         ").")
 
 
 def _jsonable(value):

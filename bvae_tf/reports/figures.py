@@ -1,7 +1,9 @@
 """The paper's figures, drawn from summary rows (means and stds over seeds).
 
 Figure 1: disentanglement metrics (beta-VAE score, and MIG when the records have it) against
-beta, one panel per shapes zoo entry. Figure 2: the SVM's test accuracy on MNIST codes
+beta, one panel per shapes zoo entry. `figure_hyperparameters`: the same metrics against an
+entry's own hyperparameter (`bvae-tf sweep --param`), one panel per entry and hyperparameter,
+a line per beta. Figure 2: the SVM's test accuracy on MNIST codes
 against beta, one line per training fraction, one panel per MNIST zoo entry. Error bars are
 one standard deviation over seeds. Matplotlib is used through its object API with the Agg
 canvas (no pyplot, no global state).
@@ -16,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bvae_tf import results
-from bvae_tf.reports.tables import entry_sort_key, format_beta, std_key
+from bvae_tf.reports.tables import entry_sort_key, format_beta, option_columns, std_key
 
 DPI = 120
 Y_LIMITS = (-0.02, 1.02)
@@ -45,10 +47,10 @@ def _seed_text(lines):
     return f"{text} seed" + ("" if counts == [1] else "s")
 
 
-def _errorbar(axes, lines, column, label, color=None, fmt="o-"):
-    lines = sorted(lines, key=lambda line: line["beta"])
+def _errorbar(axes, lines, column, label, color=None, fmt="o-", x="beta"):
+    lines = sorted(lines, key=lambda line: line[x])
     return axes.errorbar(
-        [line["beta"] for line in lines],
+        [line[x] for line in lines],
         [line[f"{column}_mean"] for line in lines],
         yerr=[line[std_key(column, line["ddof"])] for line in lines],
         fmt=fmt, markersize=4 if fmt.startswith("o") else 6, linewidth=1.5, capsize=3,
@@ -198,4 +200,70 @@ def figure2(summary, path, reference=()):
             axes.legend(loc="lower left", fontsize="small")
     figure.suptitle("Figure 2: SVM accuracy on MNIST codes against beta\n"
                     f"(mean ± std over seeds, ddof={summary[0]['ddof']})", fontsize="medium")
+    return _save(figure, path)
+
+
+def _panels(summary):
+    """(entry, option column) of every panel of `figure_hyperparameters`, in zoo order."""
+    return [(entry, column) for entry in _entries(summary)
+            for column in option_columns([line for line in summary if line["entry"] == entry])]
+
+
+def _curves(lines, column):
+    """`lines` split into curves along `column`: one per beta (and other options), labelled."""
+    curves = {}
+    for line in lines:
+        others = tuple((key, value) for key, value in results.option_values(line)
+                       if results.OPTION_PREFIX + key != column)
+        curves.setdefault((line["beta"], others), []).append(line)
+    return [(", ".join([f"beta {format_beta(beta)}", *(f"{key} {format_beta(value)}"
+                                                       for key, value in others)]), curve)
+            for (beta, others), curve in sorted(curves.items())]
+
+
+def figure_hyperparameters(summary, path, chance=0.25):
+    """Draws the metrics against each entry's own swept hyperparameter, a line per beta.
+
+    Args:
+        summary: list of dicts from `bvae_tf.reports.tables.summarize(rows, "shapes")`; only
+            lines with options (`option.<name>`, from `bvae-tf sweep --param`) are drawn.
+        path: str or Path of the PNG to write.
+        chance: float, the beta-VAE score of a random guess, drawn dashed. Defaults to 0.25.
+
+    Returns:
+        `path`, or None (nothing written) when no line has options and a beta-VAE score or MIG.
+
+    Example:
+        >>> import os, tempfile
+        >>> summary = [{"entry": "fc_beta_tcvae", "option.tc_weight": weight, "beta": 1.0,
+        ...             "seeds": 2, "ddof": 1, "mig_mean": 0.1, "mig_std_ddof1": 0.02}
+        ...            for weight in (1.0, 5.0)]
+        >>> path = os.path.join(tempfile.mkdtemp(), "figure_hyperparameters.png")
+        >>> os.path.basename(figure_hyperparameters(summary, path))
+        'figure_hyperparameters.png'
+    """
+    summary = [line for line in summary if results.option_values(line)]
+    metrics = [(column, label) for column, label in FIGURE1_METRICS if _has(summary, column)]
+    panels = _panels(summary)
+    if not metrics:
+        return None
+    figure = Figure(figsize=(max(3.4 * len(panels) + 0.6, 5.6), 2.9 * len(metrics) + 0.7),
+                    layout="constrained")
+    grid = figure.subplots(len(metrics), len(panels), squeeze=False)
+    for row, (column, label) in enumerate(metrics):
+        for col, (entry, option) in enumerate(panels):
+            axes = grid[row][col]
+            lines = [line for line in summary if line["entry"] == entry and option in line]
+            for name, curve in _curves(lines, option):
+                _errorbar(axes, curve, column, f"{name} ({_seed_text(curve)})", x=option)
+            if column == "beta_vae":
+                axes.axhline(chance, linestyle="--", color="grey",
+                             label=f"chance ({format_beta(chance)})")
+            _style(axes, ylabel=label if col == 0 else None,
+                   xlabel=option[len(results.OPTION_PREFIX):] if row == len(metrics) - 1
+                   else None, title=entry if row == 0 else None)
+            axes.legend(loc="best", fontsize="small")
+    figure.suptitle("Disentanglement against each entry's own hyperparameter\n"
+                    f"(shapes; mean ± std over seeds, ddof={summary[0]['ddof']})",
+                    fontsize="medium")
     return _save(figure, path)

@@ -100,6 +100,19 @@ def _planned_text(config, study):
     return "?" if size is None else str(size)
 
 
+def _option_rows(records):
+    """Rows of the entries' own hyperparameters the records set (`bvae-tf sweep --param`).
+
+    Example:
+        >>> _option_rows([{"options": {"tc_weight": weight}} for weight in (1.0, 5.0)] + [{}])
+        ['| tc_weight (--param) | 1, 5 (2 values) | - |']
+    """
+    chosen = [record.get("options") or {} for record in records]
+    return [f"| {name} (--param) | "
+            f"{format_values(sorted({options[name] for options in chosen if name in options}))}"
+            " | - |" for name in sorted({name for options in chosen for name in options})]
+
+
 def study_table(study, records, config, paper):
     """Markdown table comparing a study's grid and settings with the paper profile.
 
@@ -121,6 +134,7 @@ def study_table(study, records, config, paper):
         if isinstance(planned, list) and _normalized(planned) != _normalized(finished):
             text = f"{format_values(planned)}; finished: {text}"
         lines.append(f"| {label} | {text} | {format_values(paper[key])} |")
+    lines += _option_rows(records)
     lines.append(f"| trials | {len(records)} finished of {_planned_text(config, study)} "
                  f"planned | {_grid_size(paper, study)} |")
     for label, key in SETTING_ROWS[study]:

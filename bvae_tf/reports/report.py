@@ -10,6 +10,8 @@ REPORT_FILE = "report.md"
 # The files a report wrote into its folder: the only ones a later report replaces or deletes.
 MANIFEST_FILE = ".bvae_tf-report.json"
 FIGURE_FILES = {"shapes": "figure1.png", "mnist": "figure2.png"}
+# Shapes trials that set an entry's own hyperparameters (`bvae-tf sweep --param`), against it.
+HYPERPARAMETER_FIGURE = "figure_hyperparameters.png"
 FIGURE_NAMES = {"shapes": "Figure 1", "mnist": "Figure 2"}
 FIGURE_TITLES = {
     "shapes": "Figure 1: disentanglement against beta (shapes)",
@@ -50,7 +52,8 @@ def beta_vae_chance(config, records):
 
 
 def _study_files(study):
-    return (FIGURE_FILES[study], f"{study}.csv", f"{study}_summary.csv")
+    extra = (HYPERPARAMETER_FIGURE,) if study == "shapes" else ()
+    return (FIGURE_FILES[study], *extra, f"{study}.csv", f"{study}_summary.csv")
 
 
 def _owned_files(out_dir, is_default):
@@ -88,7 +91,6 @@ def _check_owned(out_dir, names, owned):
 
 def _study_section(study, rows, out_dir, chance, ddof, reference_rows, owned=None):
     """Writes a study's CSV files and figure; returns (markdown text, written paths)."""
-    figure_path = out_dir / FIGURE_FILES[study]
     study_rows = [row for row in rows if row["study"] == study]
     heading = f"## {FIGURE_TITLES[study]}"
     if not study_rows:
@@ -99,31 +101,59 @@ def _study_section(study, rows, out_dir, chance, ddof, reference_rows, owned=Non
                 "records in this results directory."), []
     summary = tables.summarize(study_rows, study, ddof)
     reference = tables.summarize(reference_rows, study, ddof)
-    written = [results.write_csv(study_rows, out_dir / f"{study}.csv"),
-               results.write_csv(summary, out_dir / f"{study}_summary.csv")]
-    figure_path.unlink(missing_ok=True)
+    csv_files = [results.write_csv(study_rows, out_dir / f"{study}.csv"),
+                 results.write_csv(summary, out_dir / f"{study}_summary.csv")]
+    body, drawn = _paper_figure(study, summary, reference, out_dir, chance, ddof)
+    if reference:
+        body += ("\n\nBlack squares: the zoo's reference runs (`zoo/`, the paper's full "
+                 "protocol). " + reference_gap_text(summary, reference))
     if study == "shapes":
-        drawn = figures.figure1(summary, figure_path, chance=chance, reference=reference)
+        text, more = _hyperparameter_figure(summary, out_dir, chance, ddof)
+        body, drawn = body + text, drawn + more
+    table = tables.markdown_table(summary, study)
+    return (f"{heading}\n\n{body}\n\n### {markdown.STUDY_TITLES[study]} summary (mean ± std over "
+            f"seeds, ddof={ddof})\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
+            f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), drawn + csv_files
+
+
+def _paper_figure(study, summary, reference, out_dir, chance, ddof):
+    """Draws Figure 1 (the trials without options) or 2; returns (markdown, written paths)."""
+    figure_path = out_dir / FIGURE_FILES[study]
+    figure_path.unlink(missing_ok=True)
+    plain = [line for line in summary if not results.option_values(line)]
+    if study == "shapes":
+        drawn = figures.figure1(plain, figure_path, chance=chance, reference=reference)
         caption = f"Dashed line: chance ({chance:g})."
     else:
         drawn = figures.figure2(summary, figure_path, reference=reference)
         caption = f"Dashed line: chance ({figures.MNIST_CHANCE:g}, 10 classes)."
+    if not plain:
+        return (f"{FIGURE_NAMES[study]} skipped: every {study} trial set an entry's own "
+                "hyperparameter (drawn against it below)."), []
     if drawn is None:
-        body = (f"{FIGURE_NAMES[study]} skipped: the {study} records hold no "
-                f"{FIGURE_METRICS[study]}.")
-    else:
-        written.insert(0, drawn)
-        body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
-                f"deviation over seeds, {DDOF_WORDS[ddof]}. {caption}")
-        if figures.has_recalibrated(summary):
-            body += " " + figures.BOTH_STATISTICS
-    table = tables.markdown_table(summary, study)
-    if reference:
-        body += ("\n\nBlack squares: the zoo's reference runs (`zoo/`, the paper's full "
-                 "protocol). " + reference_gap_text(summary, reference))
-    return (f"{heading}\n\n{body}\n\n### {markdown.STUDY_TITLES[study]} summary (mean ± std over "
-            f"seeds, ddof={ddof})\n\n{table}\n\nEvery number of every record: [{study}.csv]({study}.csv); "
-            f"every summary column: [{study}_summary.csv]({study}_summary.csv)."), written
+        return (f"{FIGURE_NAMES[study]} skipped: the {study} records hold no "
+                f"{FIGURE_METRICS[study]}."), []
+    body = (f"![{FIGURE_TITLES[study]}]({figure_path.name})\n\nError bars: one standard "
+            f"deviation over seeds, {DDOF_WORDS[ddof]}. {caption}")
+    if figures.has_recalibrated(summary):
+        body += " " + figures.BOTH_STATISTICS
+    return body, [drawn]
+
+
+def _hyperparameter_figure(summary, out_dir, chance, ddof):
+    """Draws the shapes scores against the entries' own swept hyperparameters, if any; returns
+    (markdown text, written paths)."""
+    path = out_dir / HYPERPARAMETER_FIGURE
+    path.unlink(missing_ok=True)
+    if not any(results.option_values(line) for line in summary):
+        return "", []
+    title = "Disentanglement against each entry's own hyperparameter (shapes)"
+    if figures.figure_hyperparameters(summary, path, chance=chance) is None:
+        return (f"\n\n{title}: skipped, the records that set one hold no "
+                f"{FIGURE_METRICS['shapes']}."), []
+    return (f"\n\n![{title}]({path.name})\n\nThe trials of `bvae-tf sweep --param`: "
+            "each panel one entry's hyperparameter, a line per beta; error bars one standard "
+            f"deviation over seeds, {DDOF_WORDS[ddof]}. Dashed line: chance ({chance:g})."), [path]
 
 
 def reference_gap_text(summary, reference):

@@ -1,7 +1,8 @@
 """Tables of a results directory: every number of every record, and means over seeds.
 
 `summarize` groups the flat rows of `bvae_tf.results.records_table` by zoo entry and beta
-(MNIST: entry, training fraction and beta) and gives the mean and the standard deviation
+(MNIST: entry, training fraction and beta), and by the entry's own hyperparameters where a
+sweep set them (`option.<name>` columns), and gives the mean and the standard deviation
 over seeds of every numeric column. The standard deviation's ddof is an argument (the
 profile's `std_ddof`: 1, the sample standard deviation, as the authors' MNIST summary; 0 is
 numpy's default) and is part of the column's name: `beta_vae_std_ddof1`. With ddof 1 a
@@ -22,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from bvae_tf import zoo
+from bvae_tf import results, zoo
 
 GROUP_COLUMNS = {"shapes": ("entry", "beta"), "mnist": ("entry", "fraction", "beta")}
 _NOT_SUMMARIZED = ("study", "entry", "fraction", "beta", "seed")
@@ -47,7 +48,18 @@ def _group_key(row, study):
     for column in GROUP_COLUMNS[study]:
         value = row.get(column)
         key.append(float(value) if column != "entry" and value is not None else value)
-    return tuple(key)
+    return (*key, results.option_values(row))
+
+
+def option_columns(lines):
+    """The `option.<name>` columns of rows or summary lines, sorted; [] when none has one.
+
+    Example:
+        >>> option_columns([{"entry": "fc"}, {"entry": "fc_beta_tcvae", "option.tc_weight": 2.0}])
+        ['option.tc_weight']
+    """
+    return sorted({key for line in lines for key in line
+                   if key.startswith(results.OPTION_PREFIX)})
 
 
 def _is_number(value):
@@ -58,7 +70,8 @@ def _numeric_columns(rows):
     columns = []
     for row in rows:
         for column, value in row.items():
-            if column not in _NOT_SUMMARIZED and column not in columns and _is_number(value):
+            if (column not in _NOT_SUMMARIZED and column not in columns and _is_number(value)
+                    and not column.startswith(results.OPTION_PREFIX)):
                 columns.append(column)
     return columns
 
@@ -78,8 +91,8 @@ def summarize(rows, study, ddof=1):
         ddof: 0 or 1, the standard deviation's delta degrees of freedom. Defaults to 1.
 
     Returns:
-        list of dicts sorted by entry (zoo order), fraction and beta, each with the group
-        columns, `seeds` (number of records), `ddof`, and `<column>_mean` and
+        list of dicts sorted by entry (zoo order), fraction, options and beta, each with the
+        group columns (and `option.<name>` where the group has one), `seeds` (number of records), `ddof`, and `<column>_mean` and
         `std_key(column, ddof)` for every numeric column (NaN where no record of the group
         has the column, or, for the standard deviation, fewer than `ddof + 1` do).
 
@@ -96,6 +109,7 @@ def summarize(rows, study, ddof=1):
     summary = []
     for key, members in groups.items():
         line = dict(zip(GROUP_COLUMNS[study], key))
+        line.update({results.OPTION_PREFIX + name: value for name, value in key[-1]})
         line["seeds"], line["ddof"] = len(members), ddof
         for column in columns:
             values = [row[column] for row in members if _is_number(row.get(column))]
@@ -104,7 +118,8 @@ def summarize(rows, study, ddof=1):
                                            if len(values) > ddof else math.nan)
         summary.append(line)
     return sorted(summary, key=lambda line: (entry_sort_key(line["entry"]),
-                                             line.get("fraction") or 0.0, line["beta"]))
+                                             line.get("fraction") or 0.0,
+                                             results.option_values(line), line["beta"]))
 
 
 def format_mean_std(mean, std, decimals=3):
@@ -147,10 +162,13 @@ def markdown_table(summary, study):
     """
     columns = [(column, decimals) for column, decimals in MARKDOWN_COLUMNS[study]
                if any(f"{column}_mean" in line for line in summary)]
-    header = [*GROUP_COLUMNS[study], "seeds", *(column for column, _ in columns)]
+    options = option_columns(summary)
+    header = [*GROUP_COLUMNS[study][:-1], *(key[len(results.OPTION_PREFIX):] for key in options),
+              "beta", "seeds", *(column for column, _ in columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for line in summary:
-        cells = [line["entry"]] + [format_beta(line[key]) for key in GROUP_COLUMNS[study][1:]]
+        cells = [line["entry"]] + [format_beta(line[key]) if line.get(key) is not None else "-"
+                                   for key in (*GROUP_COLUMNS[study][1:-1], *options, "beta")]
         cells.append(str(line["seeds"]))
         cells += [format_mean_std(line.get(f"{column}_mean"),
                                   line.get(std_key(column, line["ddof"])), decimals)

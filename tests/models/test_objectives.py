@@ -49,6 +49,17 @@ def test_total_correlation_equals_numpy():
         numpy_objectives.total_correlation(*codes, 186_915), rel=1e-5)
 
 
+def test_total_correlation_traces_for_batches_of_any_size():
+    import tensorflow as tf
+
+    codes = _posteriors(np.random.default_rng(4).standard_normal((32, 5)), log_var=-1.0)
+    spec = tf.TensorSpec((None, 5), tf.float32)  # as `fit` traces a partial last batch
+    traced = tf.function(lambda *args: objectives.total_correlation(*args, 186_915),
+                         input_signature=[spec] * 3)
+    assert _numpy(traced(*codes)) == pytest.approx(
+        numpy_objectives.total_correlation(*codes, 186_915), rel=1e-5)
+
+
 @pytest.mark.parametrize("dip_type", objectives.DIP_TYPES)
 def test_dip_penalty_is_zero_on_codes_with_identity_covariance(dip_type):
     # Rows of +-sqrt(3) e_j: mean 0, covariance exactly I ("i"); scaled, 0.5 I plus 0.5 I ("ii").
