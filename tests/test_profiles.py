@@ -39,8 +39,11 @@ def test_paper_profile_stops_the_beta_vae_classifier_by_the_authors_rule():
 
 def test_quick_profile_is_a_small_version_of_the_paper():
     quick, paper = profiles.get_profile("quick"), profiles.get_profile("paper")
-    assert {0.0, 1.0, 4.0} <= set(quick.shapes_betas) and len(quick.shapes_seeds) == 2
-    assert quick.shapes_entries == paper.shapes_entries
+    assert {0.0, 4.0} <= set(quick.shapes_betas) <= set(paper.shapes_betas)
+    assert len(quick.shapes_seeds) >= 3  # a spread to beat (issue 21's acceptance)
+    assert set(quick.shapes_entries) <= set(paper.shapes_entries)
+    assert set(quick.mnist_entries) <= set(paper.mnist_entries)
+    assert quick.note  # report.md says why it cuts what it cuts
     assert quick.max_epochs is not None and 0 < quick.train_fraction < 1
     for name, options in quick.metric_options.items():
         assert name in quick.metrics

@@ -215,7 +215,7 @@ class Profile(AuthorsChoices):
 
         Example:
             >>> get_profile("quick").settings("mnist").max_epochs
-            2
+            4
         """
         _check_study(study)
         faithful = {name: getattr(self, name) for name in FIDELITY_FIELDS}
