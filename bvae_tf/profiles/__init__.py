@@ -12,7 +12,7 @@ Example:
     >>> len(profile.shapes_betas), profile.shapes_betas[:3]
     (26, (0.0, 0.2, 0.4))
     >>> profiles.get_profile("quick").grid("shapes")["betas"]
-    (0.0, 1.0, 4.0)
+    (0.0, 4.0)
 """
 
 import dataclasses
